@@ -1,0 +1,73 @@
+"""The one small interface every extraction backend implements.
+
+A backend sees a Document and its Structure and returns raw items (category + quote, optionally
+offsets and the chunk window the quote came from). Grounding and merging happen after, the same
+way for every backend, so a rules item and a model item mean the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Optional, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from ..models import Category, Meta, Stats
+
+if TYPE_CHECKING:
+    from ..document import Document
+    from ..structure import Structure
+
+
+class RawItem(BaseModel):
+    """A backend's claim before grounding: `quote` should be source text, offsets are hints."""
+
+    category: Category
+    quote: str
+    text: str = ""
+    section: str = ""
+    start: Optional[int] = None
+    end: Optional[int] = None
+    #: The [window_start, window_end) of Document.text the quote was taken from (a chunk); grounding
+    #: searches there first, then the whole document.
+    window_start: Optional[int] = None
+    window_end: Optional[int] = None
+    confidence: Optional[float] = None
+    pass_: Optional[int] = None
+
+
+class BackendResult(BaseModel):
+    items: list[RawItem] = Field(default_factory=list)
+    #: Metadata the backend found beyond the rule-based meta (fields set here win).
+    meta: Optional[Meta] = None
+    stats: Stats = Field(default_factory=Stats)
+
+
+class BackendError(Exception):
+    """A document-level backend failure (every call failed, endpoint unreachable, auth...)."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    model: Optional[str]
+    prompt_version: Optional[str]
+
+    async def aextract(self, doc: "Document", structure: "Structure") -> BackendResult: ...
+
+
+class SyncBackend:
+    """Base for CPU-only backends: implement `extract`; `aextract` runs it inline."""
+
+    name = "sync"
+    model: Optional[str] = None
+    prompt_version: Optional[str] = None
+
+    def extract(self, doc: "Document", structure: "Structure") -> BackendResult:  # pragma: no cover
+        raise NotImplementedError
+
+    async def aextract(self, doc: "Document", structure: "Structure") -> BackendResult:
+        return self.extract(doc, structure)
+
+    async def aclose(self) -> None:
+        await asyncio.sleep(0)

@@ -1,0 +1,42 @@
+"""The deterministic, offline default backend: headings, enumerations, cue phrases, table layout."""
+
+from __future__ import annotations
+
+from ..document import Document
+from ..rules.paragraphs import paragraph_items
+from ..rules.table_items import table_items
+from ..structure import Structure
+from .base import BackendResult, RawItem, SyncBackend
+
+
+def item_text(quote: str, limit: int = 120) -> str:
+    """A short one-line form of a quote: whitespace folded, cut at `limit` characters."""
+    s = " ".join(quote.split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+class RulesBackend(SyncBackend):
+    name = "rules"
+    model = None
+    prompt_version = None
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def extract(self, doc: Document, structure: Structure) -> BackendResult:
+        text = doc.text
+        raw: list[RawItem] = []
+        for block in structure.blocks:
+            section = structure.sections[block.section]
+            if block.kind == "para":
+                spans = list(paragraph_items(text, block, section))
+            elif block.kind == "table" and block.table is not None:
+                spans = table_items(text, block.table).items
+            else:
+                continue
+            for s, e, cat in spans:
+                q = text[s:e]
+                raw.append(
+                    RawItem(category=cat, quote=q, text=item_text(q), section=section.path_str, start=s, end=e)
+                )
+        return BackendResult(items=raw)

@@ -1,0 +1,58 @@
+"""Recognise heading and enumeration markers in the numbering styles real reports use.
+
+Ranks follow the national style for official documents (GB/T 9704): 一、 > （一） > 1. > （1） > ①;
+markdown '#' headings and bare keyword lines ("存在问题") are fitted into that scale.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+CN_NUM = "一二三四五六七八九十百零〇两"
+
+#: (style, regex for the marker at the start of a stripped line, rank). Order matters: first match wins.
+MARKERS: list[tuple[str, re.Pattern[str], int]] = [
+    ("cn", re.compile(rf"^[{CN_NUM}]{{1,3}}\s*[、.．]\s*"), 1),
+    ("pcn", re.compile(rf"^[（(]\s*[{CN_NUM}]{{1,3}}\s*[）)]\s*[.．、]?\s*"), 2),
+    ("num", re.compile(r"^\d{1,2}\s*(?:[、．]|\.(?!\d))\s*"), 3),
+    ("pnum", re.compile(r"^[（(]\s*\d{1,2}\s*[）)]\s*[.．、]?\s*"), 4),
+    ("circ", re.compile(r"^[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳]\s*"), 5),
+    ("shi", re.compile(rf"^(?:[{CN_NUM}]{{1,3}}|其[{CN_NUM}])是\s*[，,：:]?"), 6),
+    ("ord", re.compile(r"^(?:首先|其次|再次|最后|第[一二三四五六七八九十]+)[，,、：:]"), 6),
+]
+
+MD_HEADING = re.compile(r"^(#{1,6})\s*")
+#: Inline enumeration points inside a paragraph: 一是/二是, （1）/(2), ①, 1、/2、 (not decimals).
+INLINE_ENUM = re.compile(
+    rf"(?:(?<=^)|(?<=[。；;！？!?：:\s]))"
+    rf"(?:[{CN_NUM}]{{1,3}}是|其[{CN_NUM}]是|[（(][{CN_NUM}\d]{{1,2}}[）)]|[①-⑳]|\d{{1,2}}[、．](?!\d)|第[{CN_NUM}]+[，,、])"
+)
+
+SENT_END = "。！？!?；;"
+TERMINAL = SENT_END + "：:…”」』）)】"
+
+
+@dataclass(frozen=True)
+class Marker:
+    style: str
+    rank: int
+    length: int  # characters of the marker itself (incl. trailing spaces/punct)
+
+
+def match_marker(line: str) -> Optional[Marker]:
+    """The enumeration/heading marker a stripped line starts with, if any."""
+    for style, rx, rank in MARKERS:
+        m = rx.match(line)
+        if m:
+            return Marker(style, rank, m.end())
+    return None
+
+
+def split_title(body: str) -> tuple[str, str]:
+    """Split 'title：rest' or 'title。rest' into the leading heading phrase and the remainder."""
+    m = re.search(r"[：:。]", body)
+    if not m:
+        return body, ""
+    return body[: m.start()], body[m.end():]

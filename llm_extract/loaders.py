@@ -1,0 +1,205 @@
+"""File → Document for .txt, .md, .docx and .pdf; every failure is a LoadError naming the reason.
+
+The loaded text is kept as-is (only BOMs stripped and line endings normalised to \\n) because it is
+the offset space of every extracted item.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from pathlib import Path
+
+from .document import Document, sha256_bytes
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
+SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf"}
+
+
+class LoadError(Exception):
+    """A per-file problem a user can act on (bad encoding, scan-only PDF, unsupported type...)."""
+
+
+def load(path: str | Path) -> Document:
+    """Load one report file. Raises LoadError with a plain-language reason."""
+    p = Path(path)
+    if not p.exists():
+        raise LoadError("file not found")
+    if p.is_dir():
+        raise LoadError("is a directory")
+    suffix = p.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise LoadError(
+            f"unsupported file type '{p.suffix or '(none)'}' (supported: {', '.join(sorted(SUFFIXES))})"
+        )
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise LoadError(f"cannot read file: {e.strerror or e}") from None
+    if not data.strip():
+        raise LoadError("file is empty")
+    digest = sha256_bytes(data)
+    if suffix in TEXT_SUFFIXES:
+        text, enc = decode_text(data)
+        kind = "md" if suffix in {".md", ".markdown"} else "txt"
+    elif suffix == ".docx":
+        text, enc, kind = docx_text(p), None, "docx"
+    else:
+        text, enc, kind = pdf_text(p), None, "pdf"
+    text = normalize_newlines(text)
+    if not text.strip():
+        raise LoadError("no text found in file")
+    return Document(doc_id=p.stem, source=str(path), text=text, sha256=digest, kind=kind, encoding=enc)
+
+
+def normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode bytes of a Chinese text file: BOMs, UTF-8, BOM-less UTF-16, then GB18030 (GBK superset)."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _check_text(data.decode(enc)), enc
+            except UnicodeDecodeError:
+                raise LoadError(f"file starts with a {enc} byte-order mark but is not valid {enc}") from None
+    candidates = ["utf-8"]
+    if _looks_utf16(data):
+        candidates = ["utf-16-le" if _nul_parity(data) == 1 else "utf-16-be", "utf-8"]
+    candidates.append("gb18030")
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if _is_plausible_text(text):
+            return text, enc
+    raise LoadError("not a text file (binary content or unknown encoding; expected UTF-8, GB18030/GBK or UTF-16)")
+
+
+def _nul_parity(data: bytes) -> int:
+    sample = data[:4096]
+    odd = sum(1 for i in range(1, len(sample), 2) if sample[i] == 0)
+    even = sum(1 for i in range(0, len(sample), 2) if sample[i] == 0)
+    return 1 if odd >= even else 0
+
+
+def _looks_utf16(data: bytes) -> bool:
+    sample = data[:4096]
+    return len(sample) >= 4 and sample.count(0) >= len(sample) // 8
+
+
+def _is_plausible_text(text: str) -> bool:
+    """Reject decodings full of control characters or private-use code points (binary junk)."""
+    if not text:
+        return False
+    sample = text[:20000]
+    bad = 0
+    for ch in sample:
+        if ch in "\t\n\r\f\ufeff":
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Co", "Cs", "Cn"):
+            bad += 1
+    return bad <= max(2, len(sample) // 200)
+
+
+def _check_text(text: str) -> str:
+    if not _is_plausible_text(text):
+        raise LoadError("not a text file (binary content)")
+    return text
+
+
+def docx_text(path: Path) -> str:
+    """Paragraphs and tables in body order; each table row a block of tab-indented cell lines.
+
+    The shape matches a Word table exported to text (one cell per tab-indented line, a blank line
+    between rows, vertically merged continuation cells left empty), so one table parser serves both.
+    """
+    try:
+        import docx  # python-docx
+        from docx.oxml.ns import qn
+    except ImportError as e:  # pragma: no cover - declared dependency
+        raise LoadError(f"python-docx is not installed: {e}") from None
+    try:
+        d = docx.Document(str(path))
+    except Exception as e:  # python-docx raises several types for a broken package
+        raise LoadError(f"not a readable .docx file ({type(e).__name__}: {e})") from None
+
+    def para_text(p_el) -> str:
+        parts = []
+        for node in p_el.iter():
+            if node.tag == qn("w:t"):
+                parts.append(node.text or "")
+            elif node.tag == qn("w:tab"):
+                parts.append("\t")
+            elif node.tag in (qn("w:br"), qn("w:cr")):
+                parts.append("\n")
+        return "".join(parts)
+
+    def cell_text(tc) -> str:
+        return "\n".join(para_text(p) for p in tc.iter(qn("w:p"))).strip()
+
+    def table_text(tbl) -> str:
+        rows = []
+        for tr in tbl.iter(qn("w:tr")):
+            if tr.getparent() is not tbl:  # nested tables are rendered inside their cell text
+                continue
+            cells = []
+            for tc in tr.findall(qn("w:tc")):
+                tcpr = tc.find(qn("w:tcPr"))
+                vmerge = tcpr.find(qn("w:vMerge")) if tcpr is not None else None
+                cont = vmerge is not None and vmerge.get(qn("w:val")) in (None, "continue")
+                cells.append("" if cont else cell_text(tc))
+            rows.append("\n".join("\t" + c for c in cells))
+        return "\n\n".join(rows)
+
+    blocks = []
+    for el in d.element.body.iterchildren():
+        if el.tag == qn("w:p"):
+            blocks.append(para_text(el))
+        elif el.tag == qn("w:tbl"):
+            blocks.append("\n" + table_text(el) + "\n")
+    return "\n".join(blocks)
+
+
+def pdf_text(path: Path) -> str:
+    """The PDF's text layer, pages joined by blank lines; scans and encrypted files are LoadErrors."""
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError as e:  # pragma: no cover - declared dependency
+        raise LoadError(f"pypdf is not installed: {e}") from None
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise LoadError("PDF is encrypted (password-protected); decrypt it first")
+        pages = [(pg.extract_text() or "") for pg in reader.pages]
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+        raise LoadError(f"not a readable PDF ({type(e).__name__}: {e})") from None
+    except Exception as e:  # pypdf raises assorted errors on corrupt input
+        raise LoadError(f"not a readable PDF ({type(e).__name__}: {e})") from None
+    text = "\n\n".join(p.strip("\n") for p in pages)
+    if sum(1 for ch in text if not ch.isspace()) < 20 * max(1, len(pages)) // 2:
+        raise LoadError("PDF has no text layer (a scanned image?); run OCR first")
+    return text

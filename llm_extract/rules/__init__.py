@@ -1,0 +1,1 @@
+"""Deterministic extraction rules: cue phrases, paragraph items, table items, metadata."""

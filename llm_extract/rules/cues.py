@@ -1,0 +1,70 @@
+"""Cue phrases that mark a sentence as a problem or a planned measure, wherever it stands.
+
+Two strengths: strong cues are trusted anywhere (a "下一步，我局将…" sentence inside a results
+section is a measure); weak cues only decide between categories inside a section whose heading
+already says it holds problems or measures.
+"""
+
+from __future__ import annotations
+
+import re
+
+STRONG_PROBLEM = re.compile(
+    r"存在(的|着)?(一些|主要|突出|以下)?(问题|不足|短板|困难|薄弱环节)"
+    r"|不足之处|问题(主要)?(有|是|在于|表现(在|为))"
+    r"|仍(然)?(存在|有|不|未|需|较)|(但|然而)(是)?[^。；]{0,24}(仍|尚|还)(存在|有|不|未|需|较)"
+    r"|扣分(原因|项|情况)|偏差原因"
+)
+
+WEAK_PROBLEM = re.compile(
+    r"问题|不足|短板|薄弱|滞后|不到位|不够|有待|欠缺|缺乏|缺口|偏低|较低|不高|不强|不完善|不健全"
+    r"|不平衡|不充分|未能|未达|尚未|难以|困难|压力|突出|差距|扣分|偏差|紧缺|老化|流失|不规范|不及时"
+    r"|不精准|不明确|不合理|严重|单一|落后|短缺|不匹配|空编|不一|较大|较多|低于"
+)
+
+STRONG_MEASURE = re.compile(
+    r"^(下一步|今后|下阶段|下一阶段|接下来|明年|来年|20\d\d年(?=.{0,10}将))"
+    r"|下一步[，,]|下一步(工作|计划|打算|我)"
+    r"|我(局|委|单位|中心|院|部门|们)(将|要|会|拟)"
+    r"|将(进一步|继续|持续|加大|加强|加快|着力|全力|切实|积极|认真|重点|不断|逐步|强化|完善|推进|推动"
+    r"|建立|健全|优化|落实|做好|严格|坚持|深化|抓好|提升|提高)"
+    r"|^建议|(拟|计划)(于|在|对|将|进一步|开展|实施)"
+)
+
+WEAK_MEASURE = re.compile(
+    r"加强|加快|加大|强化|完善|健全|推进|推动|提升|提高|优化|落实|建立|规范|深化|持续|继续|进一步|积极|争取|着力"
+    r"|确保|严格|坚持|做好|抓好|整改|督促|引导|整合"
+)
+
+#: A target set for the evaluated year ("2024 年底前，…要达到基本标准").
+GOAL_CUE = re.compile(r"年底前|年内(完成|实现|达到)|力争|目标(是|为)|(计划|预计)(完成|实现|达到)|要(求)?达到")
+
+#: Signature / date lines closing a report or a table: never items.
+SIGNATURE = re.compile(r"(负责人|填表人|联系电话|盖章|公章|签字|签名)|^\S{0,30}20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
+
+#: Words that say a result was reached (an achievement stated outside a results section).
+ACHIEVED = re.compile(
+    r"(完成|达到|达成|实现|建成|建立了|开展了|举办|取得|获得|获评|荣获|提升至|提高到|下降|增长|降低|覆盖"
+    r"|节约|办理|处置|接种|筛查|签约|新建|改造|投入使用|累计|共计|全年)"
+)
+HAS_FIGURE = re.compile(r"\d")
+
+#: A pure budget statement (metadata, not an item): money/rates of the budget itself.
+BUDGET_SENTENCE = re.compile(r"(预算|决算|收入|支出|拨款|经费|资金)[^。；]{0,30}\d[\d.,，]*\s*(万元|元|亿元|%)")
+
+
+def is_strong_problem(s: str) -> bool:
+    return bool(STRONG_PROBLEM.search(s))
+
+
+def strip_marker(s: str) -> str:
+    """The sentence without a leading enumeration marker (so ^-anchored cues still apply)."""
+    from ..headings import match_marker
+
+    s = s.strip()
+    mk = match_marker(s)
+    return s[mk.length:] if mk else s
+
+
+def is_strong_measure(s: str) -> bool:
+    return bool(STRONG_MEASURE.search(strip_marker(s)))

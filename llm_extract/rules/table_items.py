@@ -1,0 +1,179 @@
+"""Items and indicator rows from self-evaluation tables (Word exports, one cell per line).
+
+Columns are found by their header labels (预期目标, 实际完成情况, 三级指标, 年度指标值, 实际完成值 …) and
+rows are aligned to the header from the right, because merged label cells on the left come and go.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from ..models import Indicator
+from ..tables import Cell, Row, Table, cell_key
+
+Span = tuple[int, int, str]
+
+_NA = {"", "不适用", "不适应", "无", "/", "—", "-", "——", "0"}
+
+_IND_COLS: dict[str, tuple[str, ...]] = {
+    "level1": ("一级指标",),
+    "level2": ("二级指标",),
+    "name": ("三级指标", "指标名称", "绩效指标名称", "具体指标"),
+    "target": ("年度指标值", "指标值", "目标值", "预期指标值", "年度目标值", "计划值"),
+    "actual": ("实际完成值", "实际值", "完成值", "实际完成情况", "全年实际值"),
+    "weight": ("分值", "权重"),
+    "score": ("自评得分", "得分"),
+    "note": ("偏差原因", "原因分析", "改进措施", "备注", "说明"),
+}
+
+_SHORTFALL = re.compile(r"滞后|未完成|未达|未能|不足|偏低|低于|差距|欠缺|缓慢|较低|不到位|不够|没有|尚未|延迟|推迟|下降")
+_REMEDY = re.compile(r"加快|加强|持续|优化|完善|推进|提高|提升|整合|强化|引导|督促|争取|继续|进一步|改进")
+_NOT_ITEM = re.compile(r"^(达标|已达标|完成|已完成|超额完成|全面完成|全面落实|按时完成|显著(增长|成效)|无偏差|无)[。.]?$")
+
+
+def _match(label: str, names: tuple[str, ...]) -> bool:
+    k = cell_key(label)
+    return any(n in k for n in names)
+
+
+def _header_columns(row: Row) -> Optional[dict[str, int]]:
+    """Column positions (counted from the right) of an indicator header row, or None."""
+    keys = [cell_key(c.text) for c in row.cells]
+    cols: dict[str, int] = {}
+    n = len(keys)
+    for field, names in _IND_COLS.items():
+        for i, k in enumerate(keys):
+            if any(nm in k for nm in names) and (n - i) not in cols.values():
+                if field == "actual" and "target" in cols and cols["target"] == n - i:
+                    continue
+                cols[field] = n - i
+                break
+    if "name" in cols and "target" in cols and "actual" in cols and cols["target"] != cols["actual"]:
+        return cols
+    return None
+
+
+def _goal_columns(row: Row) -> Optional[tuple[int, int]]:
+    keys = [cell_key(c.text) for c in row.cells]
+    g = next((i for i, k in enumerate(keys) if k in ("预期目标", "年度目标", "绩效目标", "目标")), None)
+    a = next((i for i, k in enumerate(keys) if k.startswith("实际完成") or k in ("完成情况", "实际完成情况")), None)
+    if g is None or a is None:
+        return None
+    n = len(keys)
+    return n - g, n - a
+
+
+def _enumerated_lines(text: str, cell: Cell) -> list[tuple[int, int]]:
+    """A cell listing '1. …\\n2. …' is one item per line; otherwise the whole cell."""
+    raw = text[cell.start:cell.end]
+    lines = raw.split("\n")
+    if len(lines) > 1 and sum(bool(re.match(r"\s*(\d{1,2}|[一二三四五六七八九十])\s*[.、．]", ln)) for ln in lines) >= 2:
+        out, pos = [], cell.start
+        for ln in lines:
+            s, e = pos, pos + len(ln)
+            pos = e + 1
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                out.append((s, e))
+        return out
+    return [(cell.start, cell.end)]
+
+
+def _target_is_bare(target: str) -> bool:
+    """A target that makes no sense without its indicator name (≥10 万人次, 100%, 全覆盖)."""
+    t = cell_key(target)
+    return len(t) <= 10 or bool(re.match(r"^[≥≤<>＞＜=＝大小于不低高超过至少]*[\d.]", t))
+
+
+@dataclass
+class TableResult:
+    items: list[Span]
+    indicators: list[Indicator]
+
+
+def table_items(text: str, table: Table) -> TableResult:
+    items: list[Span] = []
+    indicators: list[Indicator] = []
+    rows = table.rows
+    i = 0
+    while i < len(rows):
+        row = rows[i]
+        gc = _goal_columns(row)
+        if gc is not None and i + 1 < len(rows):
+            data = rows[i + 1]
+            n = len(data.cells)
+            for pos_from_right, cat in ((gc[0], "goal"), (gc[1], "achievement")):
+                j = n - pos_from_right
+                if 0 <= j < n and cell_key(data.cells[j].text) not in _NA:
+                    for s, e in _enumerated_lines(text, data.cells[j]):
+                        items.append((s, e, cat))
+            i += 2
+            continue
+        cols = _header_columns(row)
+        if cols is not None:
+            i = _indicator_rows(text, rows, i + 1, cols, items, indicators)
+            continue
+        i += 1
+    return TableResult(items, indicators)
+
+
+def _indicator_rows(
+    text: str, rows: list[Row], i: int, cols: dict[str, int], items: list[Span], out: list[Indicator]
+) -> int:
+    need = max(cols.values())
+    carry = {"level1": "", "level2": ""}
+    pending: list[Cell] = []
+    while i < len(rows):
+        row = rows[i]
+        keys = [cell_key(c.text) for c in row.cells]
+        first = next((k for k in keys if k), "")
+        if first.startswith(("总分", "合计", "总计")) or _header_columns(row) or _goal_columns(row):
+            break
+        pending.extend(row.cells)
+        i += 1
+        if len(pending) < need:
+            continue
+        cells, pending = pending, []
+        n = len(cells)
+
+        def get(field: str) -> Optional[Cell]:
+            p = cols.get(field)
+            return cells[n - p] if p is not None and 0 <= n - p < n else None
+
+        vals = {f: (" ".join(get(f).text.split()) if get(f) else "") for f in _IND_COLS}
+        for lv in ("level1", "level2"):
+            if vals[lv]:
+                carry[lv] = vals[lv]
+            else:
+                vals[lv] = carry[lv]
+        if lv_reset := (get("level1") and get("level1").text.strip()):
+            carry["level2"] = vals["level2"] if get("level2") and get("level2").text.strip() else ""
+            del lv_reset
+        if all(cell_key(vals[f]) in _NA for f in ("name", "target", "actual")):
+            continue
+        name_c, target_c, actual_c, note_c = get("name"), get("target"), get("actual"), get("note")
+        out.append(Indicator(**vals, start=(name_c or cells[0]).start, end=cells[-1].end))
+        if target_c is not None and cell_key(target_c.text) not in _NA:
+            s = target_c.start
+            if _target_is_bare(target_c.text) and name_c is not None and cell_key(name_c.text) not in _NA:
+                s = name_c.start
+            items.append((s, target_c.end, "goal"))
+        if actual_c is not None and cell_key(actual_c.text) not in _NA:
+            items.append((actual_c.start, actual_c.end, "achievement"))
+        if note_c is not None and cell_key(note_c.text) not in _NA and not _NOT_ITEM.match(cell_key(note_c.text)):
+            note = note_c.text
+            if _SHORTFALL.search(note):
+                items.append((note_c.start, note_c.end, "problem"))
+            elif _REMEDY.search(note):
+                items.append((note_c.start, note_c.end, "measure"))
+    return i
+
+
+def iter_table_cells(table: Table) -> Iterator[Cell]:
+    for r in table.rows:
+        yield from r.cells

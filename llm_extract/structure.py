@@ -1,0 +1,372 @@
+"""Document → heading tree, classified sections and paragraph blocks, all as offsets into doc.text.
+
+Structure is the cheap signal: headings tell where goals, results, problems and measures are, so
+the rules backend reads them directly and the LLM backend sends only the relevant sections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .document import Document
+from .headings import MD_HEADING, SENT_END, TERMINAL, Marker, match_marker, split_title
+from .tables import Table, find_tables
+
+KINDS = ("boilerplate", "budget", "goals", "achievements", "problems", "measures", "mixed", "score", "other")
+
+#: Heading cue words per section kind (checked on the heading text only, never on body text).
+#: Order matters for the non-content kinds: the first that matches wins.
+_CUES: dict[str, tuple[str, ...]] = {
+    "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素"),
+    "measures": ("措施", "改进", "整改", "建议", "下一步", "工作计划", "工作思路", "工作打算", "努力方向",
+                 "拟应用", "意见"),
+    "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值"),
+    "achievements": ("成效", "成绩", "成果", "完成情况", "绩效情况", "履职", "效益", "效果", "产出",
+                     "主要工作", "重点工作", "工作开展", "亮点", "工作情况", "实施情况", "取得", "绩效分析",
+                     "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析"),
+    "score": ("自评结论", "自评结果", "自评得分", "评价结论", "评价结果", "总体评价", "自评等级", "综合评价"),
+    "budget": ("预算", "收支", "支出情况", "收入情况", "决算", "资金情况", "经费", "三公", "财务", "资金使用",
+               "资金管理", "基础数据"),
+    "boilerplate": ("基本情况", "基本概况", "单位概况", "部门概况", "职能", "职责", "机构设置", "机构情况",
+                    "内设机构", "人员情况", "人员编制", "人员构成", "编制情况", "开展情况", "组织实施", "报送",
+                    "公开", "其他需要说明", "其他说明", "评价依据", "评价方法", "评价对象", "评价范围"),
+}
+#: How the self-evaluation itself was run: boilerplate even when the heading says 工作开展/情况.
+_PROCESS_CUES = ("自评工作", "评价工作", "自评组织", "评价小组", "自评小组", "工作过程", "自评材料", "自评过程",
+                 "评价过程", "评价方法", "评价依据")
+#: Hedge: these headings mention 预算/资金 but are about results, not budget tables.
+_SCORE_OVERRIDE = re.compile(r"(得分|等级|结论)")
+
+
+def classify_heading(title: str) -> Optional[str]:
+    """The section kind a heading announces, or None when it carries no cue."""
+    t = "".join(title.split())
+    if any(c in t for c in _PROCESS_CUES):
+        return "boilerplate"
+    content = [k for k in ("problems", "measures", "goals", "achievements") if any(c in t for c in _CUES[k])]
+    # "问题整改" is about measures; "整改问题" too. A problem heading that also says 原因 stays problems.
+    if "problems" in content and "measures" in content:
+        if re.search(r"(存在|主要|突出)的?问题|问题及|问题和|问题与|不足", t):
+            return "mixed"
+        content.remove("problems")
+    if "goals" in content and ("achievements" in content):
+        return "mixed"
+    if len(content) > 1 and "problems" in content:
+        return "mixed"
+    if content:
+        # 绩效情况 headings that also name 预算 ("预算执行绩效情况") are results.
+        return content[0]
+    if any(c in t for c in _CUES["score"]) or (_SCORE_OVERRIDE.search(t) and "自评" in t):
+        return "score"
+    for k in ("budget", "boilerplate"):
+        if any(c in t for c in _CUES[k]):
+            return k
+    return None
+
+
+@dataclass
+class Section:
+    index: int
+    title: str
+    level: int
+    start: int
+    end: int
+    heading_start: int
+    heading_end: int
+    parent: Optional[int]
+    own_kind: Optional[str]
+    kind: str = "other"
+    path: tuple[str, ...] = ()
+    style: str = ""
+
+    @property
+    def path_str(self) -> str:
+        return " > ".join(self.path)
+
+
+@dataclass
+class Block:
+    kind: str  # "heading" | "para" | "table"
+    start: int
+    end: int
+    section: int = 0
+    marker: Optional[Marker] = None
+    #: A short heading phrase that opens the paragraph ("（一）机构设置：…"), and the kind it announces.
+    title: str = ""
+    title_kind: Optional[str] = None
+    table: Optional[Table] = None
+
+
+@dataclass
+class Structure:
+    text: str
+    sections: list[Section] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+    def section_of(self, block: Block) -> Section:
+        return self.sections[block.section]
+
+    def blocks_in(self, section: Section) -> list[Block]:
+        return [b for b in self.blocks if b.section == section.index]
+
+
+_RANK = {"cn": 1, "pcn": 2, "num": 3, "pnum": 4, "circ": 5}
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+
+
+def ordinal(title: str) -> int:
+    """The number a heading's marker carries (（三）→3, 12、→12); 0 when there is none."""
+    m = re.match(r"^\s*[#\s]*[（(]?\s*([一二三四五六七八九十零〇两]{1,3}|\d{1,2})", title)
+    if not m:
+        return 0
+    tok = m.group(1)
+    if tok.isdigit():
+        return int(tok)
+    if tok == "十":
+        return 10
+    if tok.startswith("十"):
+        return 10 + _CN_DIGITS.get(tok[1], 0)
+    if "十" in tok:
+        a, _, b = tok.partition("十")
+        return _CN_DIGITS.get(a, 1) * 10 + (_CN_DIGITS.get(b, 0) if b else 0)
+    return _CN_DIGITS.get(tok[0], 0)
+
+
+_PLAIN_HEADING_MAX = 22
+_MARKER_HEADING_MAX = 40
+_INLINE_TITLE_MAX = 18
+
+
+def _heading_candidate(line: str, prev_line_ends_open: bool) -> Optional[tuple[str, str, Optional[Marker]]]:
+    """(style, title, marker) when a stripped line is a heading, else None."""
+    md = MD_HEADING.match(line)
+    if md:
+        body = line[md.end():].strip().strip("*").strip()
+        mk = match_marker(body)
+        if mk and mk.style not in ("shi", "ord"):
+            return mk.style, body, mk
+        return f"md{len(md.group(1))}", body, None
+    mk = match_marker(line)
+    if mk:
+        if mk.style in ("shi", "ord"):
+            return None
+        body = line[mk.length:].strip()
+        inner = body.rstrip("。.：:")
+        if not inner or len(body) > _MARKER_HEADING_MAX or re.search(r"[。；;！？!?]", inner):
+            return None
+        if body.endswith(("；", ";", "，", ",")):
+            return None
+        return mk.style, line.strip(), mk
+    # bare keyword line: short, no inner punctuation, not a wrapped continuation
+    s = line.strip().strip("*").strip()
+    inner = s.rstrip("。.：:")
+    if (
+        not prev_line_ends_open
+        and 2 <= len(inner) <= _PLAIN_HEADING_MAX
+        and not re.search(r"[，,、；;。：:！？!?\d%％]", inner)
+        and classify_heading(inner) is not None
+    ):
+        return "plain", s, None
+    return None
+
+
+def analyze(doc: Document | str) -> Structure:
+    """Headings, sections (with inherited kinds and paths) and blocks for a document or text."""
+    text = doc.text if isinstance(doc, Document) else doc
+    tables = find_tables(text)
+    st = Structure(text=text, tables=tables)
+    root = Section(0, "", 0, 0, len(text), 0, 0, None, None, "other", (), "root")
+    st.sections.append(root)
+    stack: list[int] = [0]  # open section indices
+
+    # iterate lines outside tables
+    table_iter = iter(tables)
+    next_table = next(table_iter, None)
+    pos = 0
+    para: Optional[Block] = None
+    last_line_ends_open = False
+
+    def close_para() -> None:
+        nonlocal para
+        if para is not None:
+            st.blocks.append(para)
+            para = None
+
+    n = len(text)
+    while pos <= n:
+        if next_table is not None and pos >= next_table.start:
+            close_para()
+            st.blocks.append(Block("table", next_table.start, next_table.end, stack[-1], table=next_table))
+            pos = next_table.end + 1
+            next_table = next(table_iter, None)
+            last_line_ends_open = False
+            continue
+        nl = text.find("\n", pos)
+        if nl < 0:
+            nl = n
+        if next_table is not None and next_table.start < nl:
+            nl = next_table.start - 1 if next_table.start > pos else nl
+        line = text[pos:nl]
+        stripped = line.strip()
+        if not stripped:
+            pos = nl + 1
+            continue
+        lead = len(line) - len(line.lstrip())
+        ls, le = pos + lead, pos + len(line.rstrip())
+        cand = _heading_candidate(stripped, last_line_ends_open and para is not None)
+        if cand is not None and cand[0] in ("pcn", "num", "pnum", "circ"):
+            nxt = _next_marker_style(text, nl + 1, next_table.start if next_table else n)
+            if nxt == cand[0]:
+                cand = None  # a short point in a list ("(12) 指导…工作。" then "(13) …"), not a heading
+        if cand is not None:
+            close_para()
+            style, title, mk = cand
+            sec = _open_section(st, stack, style, title, ls, le)
+            st.blocks.append(Block("heading", ls, le, sec.index, marker=mk, title=title))
+            last_line_ends_open = False
+        else:
+            mk = match_marker(stripped)
+            joinable = para is not None and last_line_ends_open and mk is None
+            if joinable:
+                para.end = le
+            else:
+                close_para()
+                para = Block("para", ls, le, stack[-1], marker=mk)
+                _inline_title(para, stripped, mk)
+            last_line_ends_open = not stripped.endswith(tuple(TERMINAL))
+        pos = nl + 1
+    close_para()
+    _finish(st)
+    return st
+
+
+def _next_marker_style(text: str, pos: int, limit: int) -> Optional[str]:
+    """Marker style of the next non-blank line before `limit` (a table start), if any."""
+    while pos < limit:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            nl = len(text)
+        line = text[pos:nl].strip()
+        if line:
+            mk = match_marker(line)
+            return mk.style if mk else None
+        pos = nl + 1
+    return None
+
+
+def _inline_title(block: Block, line: str, mk: Optional[Marker]) -> None:
+    """Record a short heading phrase opening a paragraph ("（一）机构设置：…", "2. 人员情况。…")."""
+    body = line[mk.length:] if mk else line
+    title, rest = split_title(body)
+    if rest and 1 <= len(title) <= _INLINE_TITLE_MAX and not re.search(r"[，,；;]", title):
+        block.title = title
+        block.title_kind = classify_heading(title)
+
+
+def _open_section(st: Structure, stack: list[int], style: str, title: str, start: int, end: int) -> Section:
+    """Place a heading in the tree: a style already open becomes a sibling; 一、 is always top level;
+    markdown levels nest by '#' count; any other new style nests under the current section."""
+    secs = st.sections
+    if style == "cn":
+        while len(stack) > 1 and not secs[stack[-1]].style.startswith("md"):
+            stack.pop()
+        # keep markdown ancestors only when they are of a shallower level than any cn seen
+        while len(stack) > 1 and secs[stack[-1]].style.startswith("md") and secs[stack[-1]].style >= "md2":
+            stack.pop()
+    elif style.startswith("md"):
+        while len(stack) > 1 and secs[stack[-1]].style.startswith("md") and secs[stack[-1]].style >= style:
+            stack.pop()
+        while len(stack) > 1 and not secs[stack[-1]].style.startswith("md"):
+            stack.pop()
+    else:
+        open_styles = [secs[i].style for i in stack[1:]]
+        rank = _RANK.get(style)
+        if (
+            style not in open_styles
+            and rank is not None
+            and ordinal(title) > 1
+            and any(_RANK.get(st_, 0) > rank for st_ in open_styles)
+        ):
+            # "（三）…" after a run of "1./2./3." continues an earlier （一）（二） sequence: climb out
+            # of the deeper-ranked sections instead of nesting under them.
+            while len(stack) > 1 and _RANK.get(secs[stack[-1]].style, 0) > rank:
+                stack.pop()
+        if style in open_styles:
+            while secs[stack[-1]].style != style:
+                stack.pop()
+            stack.pop()
+        elif style == "plain" and len(stack) > 1 and secs[stack[-1]].style == "plain":
+            stack.pop()
+    parent = stack[-1]
+    for i in stack[1:]:
+        secs[i].end = start  # provisional; fixed in _finish
+    sec = Section(
+        index=len(secs),
+        title=title,
+        level=len(stack),
+        start=start,
+        end=len(st.text),
+        heading_start=start,
+        heading_end=end,
+        parent=parent,
+        own_kind=classify_heading(title),
+        style=style,
+    )
+    secs.append(sec)
+    stack.append(sec.index)
+    return sec
+
+
+def _finish(st: Structure) -> None:
+    """Section ends, inherited kinds and heading paths."""
+    secs = st.sections
+    n = len(st.text)
+    for s in secs[1:]:
+        s.end = n
+        for t in secs[s.index + 1:]:
+            if t.level <= s.level:
+                s.end = t.start
+                break
+    for s in secs:
+        if s.parent is None:
+            s.kind = s.own_kind or "other"
+            s.path = ()
+            continue
+        p = secs[s.parent]
+        s.kind = s.own_kind or p.kind
+        if s.own_kind == "budget" and p.kind in ("achievements", "score", "mixed"):
+            # "预算执行情况" inside a performance analysis reports results, not the budget tables
+            s.kind = "achievements"
+        s.path = (*p.path, s.title)
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split text[start:end] after sentence-ending punctuation; trimmed spans, none empty."""
+    out = []
+    s = start
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch in SENT_END:
+            j = i + 1
+            while j < end and text[j] in "”’」』）)":
+                j += 1
+            out.append((s, j))
+            s = j
+            i = j
+            continue
+        i += 1
+    if s < end:
+        out.append((s, end))
+    res = []
+    for a, b in out:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            res.append((a, b))
+    return res

@@ -1,0 +1,138 @@
+"""Find tables exported from Word as text: one cell per tab-indented line, a blank line between rows.
+
+Cells may wrap onto un-indented lines (even after blank lines, as merged cells do), so a run of
+un-indented text belongs to the table when the next line after it is again a cell.
+The .docx loader renders real tables in the same shape, so this one parser serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Cell:
+    start: int  # offsets of the trimmed cell text in Document.text (start == end for an empty cell)
+    end: int
+    text: str
+
+
+@dataclass
+class Row:
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        return self.cells[0].start
+
+    def texts(self) -> list[str]:
+        return [c.text for c in self.cells]
+
+
+@dataclass
+class Table:
+    start: int
+    end: int
+    rows: list[Row] = field(default_factory=list)
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
+
+
+def find_tables(text: str) -> list[Table]:
+    """All tab-indented table regions of `text`, in order."""
+    lines = _lines(text)
+    n = len(lines)
+
+    def is_cell(i: int) -> bool:
+        s, e = lines[i]
+        return e > s and text[s] == "\t"
+
+    def is_blank(i: int) -> bool:
+        s, e = lines[i]
+        return not is_cell(i) and not text[s:e].strip()
+
+    tables: list[Table] = []
+    i = 0
+    while i < n:
+        if not is_cell(i):
+            i += 1
+            continue
+        # Walk the region starting at line i.
+        region_lines: list[int] = []
+        j = i
+        while j < n:
+            if is_cell(j):
+                region_lines.append(j)
+                j += 1
+                continue
+            if is_blank(j) or (region_lines and region_lines[-1] == j - 1):
+                # a blank, or an un-indented line right after a cell line (a wrapped cell)
+                if not is_blank(j):
+                    region_lines.append(j)
+                    j += 1
+                    continue
+                # blank line(s): look past them and the following un-indented run
+                k = j
+                while k < n and is_blank(k):
+                    k += 1
+                if k < n and is_cell(k):
+                    j = k
+                    continue
+                m = k
+                while m < n and not is_blank(m) and not is_cell(m):
+                    m += 1
+                if m < n and is_cell(m) and m > k:
+                    region_lines.extend(range(k, m))  # wrapped text of a merged cell
+                    j = m
+                    continue
+                break
+            break
+        tables.append(_parse_region(text, lines, region_lines))
+        i = (region_lines[-1] + 1) if region_lines else i + 1
+    return tables
+
+
+def _parse_region(text: str, lines: list[tuple[int, int]], idx: list[int]) -> Table:
+    rows: list[Row] = []
+    cell_spans: list[list[int]] = []  # [start, end] raw spans of the current row's cells
+    prev = None
+    for li in idx:
+        s, e = lines[li]
+        if text[s:e].startswith("\t"):
+            new_row = prev is None or li - prev > 1  # a blank line (not part of the region) came between
+            if new_row and cell_spans:
+                rows.append(_row(text, cell_spans))
+                cell_spans = []
+            cell_spans.append([s + 1, e])
+        elif cell_spans:
+            cell_spans[-1][1] = e
+        prev = li
+    if cell_spans:
+        rows.append(_row(text, cell_spans))
+    start = lines[idx[0]][0]
+    end = lines[idx[-1]][1]
+    return Table(start=start, end=end, rows=rows)
+
+
+def _row(text: str, spans: list[list[int]]) -> Row:
+    cells = []
+    for s, e in spans:
+        raw = text[s:e]
+        lead = len(raw) - len(raw.lstrip())
+        trail = len(raw) - len(raw.rstrip())
+        cs, ce = s + lead, e - trail
+        if ce < cs:
+            ce = cs
+        cells.append(Cell(cs, ce, text[cs:ce]))
+    return Row(cells)
+
+
+def cell_key(s: str) -> str:
+    """A cell's text with all whitespace removed, for matching header labels across wrapping."""
+    return "".join(s.split())
