@@ -136,6 +136,8 @@ def ordinal(title: str) -> int:
 
 
 _PLAIN_HEADING_MAX = 22
+#: A bare line ending in 。 is a heading only when it ends like one ("自评工作过程。"), not a sentence.
+_HEADING_NOUN = r"(情况|过程|质量|问题|措施|成效|目标|结论|结果|分析|说明|计划|打算|思路|建议|不足之处)$"
 _MARKER_HEADING_MAX = 40
 _INLINE_TITLE_MAX = 18
 
@@ -168,6 +170,7 @@ def _heading_candidate(line: str, prev_line_ends_open: bool) -> Optional[tuple[s
         and 2 <= len(inner) <= _PLAIN_HEADING_MAX
         and not re.search(r"[，,、；;。：:！？!?\d%％]", inner)
         and classify_heading(inner) is not None
+        and (not s.endswith(("。", ".")) or re.search(_HEADING_NOUN, inner))
     ):
         return "plain", s, None
     return None
@@ -219,7 +222,9 @@ def analyze(doc: Document | str) -> Structure:
         cand = _heading_candidate(stripped, last_line_ends_open and para is not None)
         if cand is not None and cand[0] in ("pcn", "num", "pnum", "circ"):
             nxt = _next_marker_style(text, nl + 1, next_table.start if next_table else n)
-            if nxt == cand[0]:
+            if nxt == cand[0] or nxt in ("cn", "md", "end") or (
+                nxt in _RANK and _RANK[nxt] < _RANK[cand[0]] and ordinal(text[nl + 1:].lstrip()) > 1
+            ):
                 cand = None  # a short point in a list ("(12) 指导…工作。" then "(13) …"), not a heading
         if cand is not None:
             close_para()
@@ -251,10 +256,12 @@ def _next_marker_style(text: str, pos: int, limit: int) -> Optional[str]:
             nl = len(text)
         line = text[pos:nl].strip()
         if line:
+            if line.startswith("#"):
+                return "md"
             mk = match_marker(line)
             return mk.style if mk else None
         pos = nl + 1
-    return None
+    return "end" if limit >= len(text) else None
 
 
 def _inline_title(block: Block, line: str, mk: Optional[Marker]) -> None:

@@ -1,0 +1,181 @@
+"""Many files → many reports: discovery, resume, atomic writes, per-file failures that lose nothing.
+
+Results stream to disk as each document finishes; only a small outcome record per document stays
+in memory, so a batch of thousands runs in bounded memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from .backends.base import Backend, BackendError
+from .document import file_sha256
+from .loaders import SUFFIXES, LoadError, load
+from .models import Report
+from .pipeline import aextract_document
+
+
+@dataclass
+class Outcome:
+    """What happened to one input file (kept small: the report itself is already on disk)."""
+
+    path: str
+    doc_id: str
+    status: str  # "ok" | "skipped" | "failed"
+    error: Optional[str] = None
+    unit: Optional[str] = None
+    year: Optional[int] = None
+    counts: dict[str, int] = field(default_factory=dict)
+    indicators: int = 0
+    seconds: float = 0.0
+    ungrounded: int = 0
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
+    """Files named directly, plus supported files found recursively in folders (hidden ones skipped)."""
+    files: list[Path] = []
+    problems: list[Outcome] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and not f.name.startswith("~$")  # Word lock files
+            )
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            problems.append(Outcome(str(p), p.stem, "failed", "file not found"))
+    seen: dict[str, Path] = {}
+    unique: list[Path] = []
+    for f in files:
+        if f.stem in seen:
+            if seen[f.stem].resolve() != f.resolve():
+                problems.append(
+                    Outcome(str(f), f.stem, "failed",
+                            f"same document id '{f.stem}' as {seen[f.stem]} (outputs are named by file stem; rename one)")
+                )
+            continue
+        seen[f.stem] = f
+        unique.append(f)
+    return unique, problems
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def backend_signature(backend: Backend) -> tuple:
+    return (backend.name, getattr(backend, "model", None), getattr(backend, "prompt_version", None))
+
+
+def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict]:
+    """The existing result when it was made from the same file bytes by the same backend setup."""
+    try:
+        data = json.loads(out_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("sha256") != sha256:
+        return None
+    if (data.get("backend"), data.get("model"), data.get("prompt_version")) != backend_signature(backend):
+        return None
+    return data
+
+
+def _summary(report: Report | dict) -> dict:
+    r = report if isinstance(report, Report) else Report.model_validate(report)
+    return dict(
+        unit=r.meta.unit_name,
+        year=r.meta.year,
+        counts=r.counts(),
+        indicators=len(r.indicators),
+        ungrounded=r.stats.ungrounded_dropped,
+    )
+
+
+async def arun_batch(
+    files: list[Path],
+    out_dir: Path,
+    backend: Backend,
+    *,
+    force: bool = False,
+    keep_ungrounded: bool = False,
+    docs_in_flight: int = 4,
+    on_done: Callable[[Outcome], None] | None = None,
+    debug: bool = False,
+) -> list[Outcome]:
+    """Extract every file into out_dir/<doc_id>.json; never raises for a single bad file."""
+    sem = asyncio.Semaphore(max(1, docs_in_flight))
+    outcomes: list[Outcome] = []
+
+    async def one(path: Path) -> None:
+        async with sem:
+            oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
+        outcomes.append(oc)
+        if on_done:
+            on_done(oc)
+
+    await asyncio.gather(*(one(f) for f in files))
+    order = {str(f): i for i, f in enumerate(files)}
+    outcomes.sort(key=lambda o: order.get(o.path, 0))
+    return outcomes
+
+
+async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep_ungrounded: bool, debug: bool) -> Outcome:
+    doc_id = path.stem
+    out_path = out_dir / f"{doc_id}.json"
+    try:
+        if not force and out_path.exists():
+            digest = await asyncio.to_thread(file_sha256, path)
+            done = already_done(out_path, digest, backend)
+            if done is not None:
+                return Outcome(str(path), doc_id, "skipped", **_summary(done))
+        doc = await asyncio.to_thread(load, path)
+        report = await aextract_document(doc, backend, keep_ungrounded=keep_ungrounded)
+        await asyncio.to_thread(write_atomic, out_path, report.to_json())
+        return Outcome(str(path), doc_id, "ok", seconds=report.stats.seconds, **_summary(report))
+    except LoadError as e:
+        return Outcome(str(path), doc_id, "failed", str(e))
+    except BackendError as e:
+        return Outcome(str(path), doc_id, "failed", str(e))
+    except OSError as e:
+        return Outcome(str(path), doc_id, "failed", f"cannot write output: {e.strerror or e}")
+    except Exception as e:  # an internal bug must not sink the other documents
+        msg = f"internal error ({type(e).__name__}: {e})"
+        if debug:
+            msg += "\n" + traceback.format_exc()
+        return Outcome(str(path), doc_id, "failed", msg)
+
+
+def run_batch(files: list[Path], out_dir: Path, backend: Backend, **kw) -> list[Outcome]:
+    async def main() -> list[Outcome]:
+        try:
+            return await arun_batch(files, out_dir, backend, **kw)
+        finally:
+            close = getattr(backend, "aclose", None)
+            if close is not None:
+                await close()
+
+    return asyncio.run(main())

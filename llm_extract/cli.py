@@ -1,0 +1,204 @@
+"""The `llm-extract` command line: extract, eval, digest, view, estimate, schema.
+
+Exit codes: 0 everything succeeded, 1 some inputs failed (the rest were still written), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .models import CATEGORIES, Report
+
+app = typer.Typer(
+    name="llm-extract",
+    help="Grounded extraction of goals, achievements, problems, measures, indicators and metadata from "
+    "Chinese performance self-evaluation reports (部门整体支出绩效自评报告). Every item carries the exact "
+    "character offsets of its quote in the source. Offline by default (rules backend); set "
+    "OPENAI_API_KEY / OPENAI_BASE_URL to use any OpenAI-compatible model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err = Console(stderr=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"llm-extract {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Run `llm-extract COMMAND --help` for each command's options."""
+
+
+def fail(msg: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {msg}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command("extract")
+def extract_command(
+    paths: list[Path] = typer.Argument(..., help="Report files (.txt .md .docx .pdf) and/or folders (searched recursively)."),
+    out_dir: Path = typer.Option(Path("out"), "-o", "--out", help="Folder for the results, one <doc_id>.json per report."),
+    backend: str = typer.Option(
+        "auto", "-b", "--backend",
+        help="rules (offline, deterministic), openai (any OpenAI-compatible endpoint), or auto: openai when an API "
+        "key or base URL is configured, else rules.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Re-extract documents whose result already exists for the same file and backend."),
+    keep_ungrounded: bool = typer.Option(False, "--keep-ungrounded", help="Keep model items whose quote is not in the source (with null offsets, in 'ungrounded') instead of dropping them."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (env LLM_EXTRACT_MODEL)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (env OPENAI_BASE_URL)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file for the LLM backend."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="LLM requests in flight across the batch."),
+    rps: Optional[float] = typer.Option(None, "--rps", help="LLM requests per second ceiling."),
+    method: Optional[str] = typer.Option(None, "--method", help="Structured output: json_schema, function_calling, json_mode (default: chosen from the endpoint)."),
+    passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk, merged (recall)."),
+    route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections) or all."),
+    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help="Prompt set to use (default v1)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache file (default: user cache dir)."),
+    no_cache: Optional[bool] = typer.Option(None, "--no-cache", help="Do not read or write the response cache."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar or summary table; failures are still reported."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+) -> None:
+    """Extract every report into OUT/<doc_id>.json (the JSON contract; see `llm-extract schema`).
+
+    Documents already extracted from the same file bytes with the same backend/model/prompt are skipped,
+    so an interrupted batch resumes where it stopped. One unreadable file never stops the others.
+    """
+    from .backends import BACKENDS, get_backend, resolve_auto
+    from .batch import discover, run_batch
+
+    if backend not in BACKENDS:
+        fail(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"output path {out_dir} exists and is not a folder")
+    settings = dict(
+        model=model, base_url=base_url, concurrency=concurrency, rps=rps, method=method, passes=passes,
+        route=route, prompt_version=prompt_version, cache_path=cache, no_cache=no_cache,
+    )
+    try:
+        chosen = backend
+        if backend == "auto":
+            chosen = resolve_auto(config_path=config, **settings)
+            if chosen == "openai":
+                err.print("[cyan]note:[/cyan] an LLM endpoint is configured: using the openai backend "
+                          "(pass --backend rules for the offline extractor)")
+        be = get_backend(chosen, config_path=config, **settings)
+    except typer.Exit:
+        raise
+    except Exception as e:  # settings errors are user errors: one line, no traceback
+        fail(str(e))
+
+    files, problems = discover(paths)
+    if not files and problems:
+        for p in problems:
+            err.print(f"[red]failed[/red] {p.path}: {p.error}", highlight=False)
+        fail("no readable input files", 2)
+    if not files:
+        fail("no report files found (supported: .txt .md .docx .pdf)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"cannot create output folder {out_dir}: {e.strerror or e}")
+
+    show = not quiet and len(files) > 1
+    progress = Progress(
+        TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[doc]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not show,
+    )
+    with progress:
+        task = progress.add_task("extract", total=len(files), doc="")
+
+        def done(oc) -> None:
+            progress.update(task, advance=1, doc=oc.doc_id)
+            if oc.status == "failed":
+                progress.console.print(f"[red]failed[/red] {oc.path}: {oc.error}", highlight=False)
+
+        outcomes = run_batch(files, out_dir, be, force=force, keep_ungrounded=keep_ungrounded, on_done=done, debug=debug)
+    for p in problems:
+        err.print(f"[red]failed[/red] {p.path}: {p.error}", highlight=False)
+    outcomes = problems + outcomes
+    if not quiet:
+        _summary_table(outcomes, out_dir)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(outcomes)} input(s) failed[/red]; the others were written to {out_dir}")
+        raise typer.Exit(1)
+
+
+def _summary_table(outcomes, out_dir: Path) -> None:
+    t = Table(title=f"llm-extract → {out_dir}", show_lines=False)
+    t.add_column("doc")
+    t.add_column("unit")
+    t.add_column("year", justify="right")
+    for c in CATEGORIES:
+        t.add_column(c + "s", justify="right")
+    t.add_column("indicators", justify="right")
+    t.add_column("status")
+    style = {"ok": "green", "skipped": "cyan", "failed": "red"}
+    for o in outcomes:
+        t.add_row(
+            o.doc_id, o.unit or "", str(o.year or ""), *[str(o.counts.get(c, "")) for c in CATEGORIES],
+            str(o.indicators if o.status != "failed" else ""),
+            f"[{style[o.status]}]{o.status if o.status != 'skipped' else 'skipped (done)'}[/]",
+        )
+    out.print(t)
+    n = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
+    out.print(f"{n['ok']} extracted, {n['skipped']} already done, {n['failed']} failed")
+
+
+@app.command("schema")
+def schema_command(
+    gold: bool = typer.Option(False, "--gold", help="Print the gold (hand-label) file schema instead."),
+) -> None:
+    """Print the JSON Schema of the output contract (one file per document)."""
+    from .models import GoldDoc
+
+    model = GoldDoc if gold else Report
+    out.print_json(json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False))
+
+
+def _register() -> None:
+    from .commands.eval import eval_command
+
+    app.command("eval")(eval_command)
+    try:
+        from .commands.digest import digest_command, view_command
+    except ImportError:  # pragma: no cover - during development only
+        pass
+    else:
+        app.command("digest")(digest_command)
+        app.command("view")(view_command)
+    try:
+        from .commands.estimate import estimate_command
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        app.command("estimate")(estimate_command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]; finished documents are saved, rerun to resume")
+        sys.exit(130)

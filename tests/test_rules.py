@@ -1,0 +1,122 @@
+"""The rules backend: categories by section and cue, per-point cutting, tables, metadata."""
+
+from llm_extract.backends.rules import RulesBackend
+from llm_extract.document import Document
+from llm_extract.rules.meta import extract_meta
+from llm_extract.rules.table_items import table_items
+from llm_extract.structure import analyze
+from llm_extract.tables import find_tables
+
+
+def run(text):
+    doc = Document.from_text(text)
+    st = analyze(doc)
+    return RulesBackend().extract(doc, st).items
+
+
+def by_cat(items, text=None):
+    out = {}
+    for it in items:
+        out.setdefault(it.category, []).append(it.quote)
+    return out
+
+
+def test_items_follow_section_kinds_and_offsets():
+    text = (
+        "一、基本情况\n本局负责全县卫生健康工作。\n\n"
+        "二、主要成效\n全年完成门诊12万人次，同比增长10%。\n\n"
+        "三、存在问题\n（1）人才短缺。基层医生年龄偏大。\n（2）设备老化，更新不及时。\n\n"
+        "四、改进措施\n（1）加强人才引进。\n（2）更新设备。\n"
+    )
+    items = run(text)
+    cats = by_cat(items)
+    assert cats["achievement"] == ["全年完成门诊12万人次，同比增长10%。"]
+    assert cats["problem"] == ["（1）人才短缺。基层医生年龄偏大。", "（2）设备老化，更新不及时。"]
+    assert cats["measure"] == ["（1）加强人才引进。", "（2）更新设备。"]
+    assert "goal" not in cats  # mandate text in 基本情况 is not an item
+    for it in items:
+        assert text[it.start:it.end] == it.quote
+
+
+def test_sentence_cues_inside_a_results_section():
+    text = "二、工作开展情况\n全年完成疫苗接种5万剂次。但基层人员仍然不足。下一步，我局将加强人员培训。\n"
+    cats = by_cat(run(text))
+    assert cats["achievement"] == ["全年完成疫苗接种5万剂次。"]
+    assert cats["problem"] == ["但基层人员仍然不足。"]
+    assert cats["measure"] == ["下一步，我局将加强人员培训。"]
+
+
+def test_mixed_section_splits_problems_and_measures():
+    text = "五、存在的问题及改进措施\n信息化建设滞后，系统不互通。下一步将加快平台整合。\n"
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["信息化建设滞后，系统不互通。"]
+    assert cats["measure"] == ["下一步将加快平台整合。"]
+
+
+def test_report_without_headings_still_yields_cued_items():
+    text = (
+        "2024年，我局认真履行职责，全年完成家庭医生签约3万人，签约率达到65%。\n"
+        "存在的问题主要是村医老龄化现象突出，60岁以上村医占38%。\n"
+        "下一步，我局将加大村医招聘力度。\n"
+    )
+    cats = by_cat(run(text))
+    assert any("签约率达到65%" in q for q in cats["achievement"])
+    assert any("村医老龄化" in q for q in cats["problem"])
+    assert any("加大村医招聘" in q for q in cats["measure"])
+
+
+def test_signature_lines_are_not_items():
+    text = "四、改进措施\n加强预算管理。\n\n某县卫生健康局\n\n2025年3月1日\n"
+    cats = by_cat(run(text))
+    assert cats == {"measure": ["加强预算管理。"]}
+
+
+TABLE = (
+    "\t年度总体目标\n\t预期目标\n\t实际完成情况\n\n"
+    "\t\n\t1. 提升服务能力\n2. 强化疾病预防\n\t1. 接诊 11 万人次\n2. 接种率 91%\n\n"
+    "\t绩效指标\n\t一级指标\n\t二级指标\n\t三级指标\n\t年度指标值\n\t实际完成值\n\t分值\n\t自评得分\n\t偏差原因分析及改进措施\n\n"
+    "\t\n\t产出指标\n\t数量指标\n\t夜间门诊人次\n\t≥10 万人次\n\t11.88 万人次\n\t5\n\t5\n\t达标\n\n"
+    "\t\n\t\n\t\n\t人才引进\n\t引进专业技术人才≥20 人\n\t引进 2 人\n\t4\n\t2\n\t招聘进度滞后，加快流程\n\n"
+    "\t\n\t\n\t质量指标\n\t处方合格率\n\t不适用\n\t不适用\n\t\n\t\n\t\n\n"
+    "\t总分\n\t100\n\t96\n"
+)
+
+
+def test_indicator_table_rows_and_items():
+    res = table_items(TABLE, find_tables(TABLE)[0])
+    rows = [(r.level1, r.level2, r.name, r.target, r.actual, r.weight, r.score, r.note) for r in res.indicators]
+    assert rows == [
+        ("产出指标", "数量指标", "夜间门诊人次", "≥10 万人次", "11.88 万人次", "5", "5", "达标"),
+        ("产出指标", "数量指标", "人才引进", "引进专业技术人才≥20 人", "引进 2 人", "4", "2", "招聘进度滞后，加快流程"),
+        ("产出指标", "质量指标", "处方合格率", "不适用", "不适用", "", "", ""),
+    ]
+    got = [(TABLE[s:e], c) for s, e, c in res.items]
+    assert ("1. 提升服务能力", "goal") in got and ("2. 强化疾病预防", "goal") in got
+    assert ("1. 接诊 11 万人次", "achievement") in got
+    # a bare target is quoted from its indicator name; a self-explanatory one as the cell itself
+    assert ("夜间门诊人次\n\t≥10 万人次", "goal") in got
+    assert ("引进专业技术人才≥20 人", "goal") in got
+    assert ("11.88 万人次", "achievement") in got
+    assert ("招聘进度滞后，加快流程", "problem") in got
+    assert not any(q == "达标" for q, _ in got)
+    assert not any("不适用" in q for q, _ in got)
+
+
+def test_meta_from_labels_and_sentences():
+    text = (
+        "评价年度：2023年度\n评价单位（公章）：青山县卫生健康局\n填报日期：2024年3月5日\n"
+        "经综合评价，自评得分96.82分，自评等级为“优”。年初预算数为1,200.5万元，预算执行率98.5%。\n"
+    )
+    m = extract_meta(text, find_tables(text))
+    assert m.unit_name == "青山县卫生健康局"
+    assert m.year == 2023
+    assert m.report_date == "2024年3月5日"
+    assert m.self_score == 96.82
+    assert m.grade == "优"
+    assert m.budget["年初预算数"] == 1200.5
+    assert m.budget["执行率"] == "98.5%"
+
+
+def test_meta_leaves_unstated_fields_empty():
+    m = extract_meta("这是一段没有任何元数据的文字。", [])
+    assert m.self_score is None and m.grade is None and m.report_date is None
