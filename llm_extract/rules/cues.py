@@ -53,8 +53,15 @@ HAS_FIGURE = re.compile(r"\d")
 BUDGET_SENTENCE = re.compile(r"(预算|决算|收入|支出|拨款|经费|资金)[^。；]{0,30}\d[\d.,，]*\s*(万元|元|亿元|%)")
 
 
+#: "对存在的问题限期整改", "发现存在的问题": the phrase names problems being handled, which is work done.
+_HANDLED = re.compile(r"(对|发现|解决|针对|整改|排查|查找|梳理|剖析|聚焦|查摆|及时)[^，。；]{0,3}$")
+
+
 def is_strong_problem(s: str) -> bool:
-    return bool(STRONG_PROBLEM.search(s))
+    for m in STRONG_PROBLEM.finditer(s):
+        if not _HANDLED.search(s[max(0, m.start() - 6):m.start()]):
+            return True
+    return False
 
 
 def strip_marker(s: str) -> str:

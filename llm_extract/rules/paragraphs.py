@@ -124,7 +124,13 @@ def paragraph_items(text: str, block: Block, section: Section) -> Iterator[Span]
             cat = _sentence_category(s, kind)
             if cat is None and kind == "mixed":
                 cat = default
-            if kind == "achievements" and cat in ("achievement", "goal") and run and run[2] in ("problem", "measure", "goal"):
+            if (
+                kind == "achievements"
+                and cat in ("achievement", "goal")
+                and run
+                and run[2] in ("problem", "measure", "goal")
+                and not ACHIEVED.search(s)
+            ):
                 cat = run[2]  # the rest of a problem/measure statement stays with it
             if cat is None:
                 if run:

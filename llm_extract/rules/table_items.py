@@ -166,12 +166,30 @@ def _indicator_rows(
         if actual_c is not None and cell_key(actual_c.text) not in _NA:
             items.append((actual_c.start, actual_c.end, "achievement"))
         if note_c is not None and cell_key(note_c.text) not in _NA and not _NOT_ITEM.match(cell_key(note_c.text)):
-            note = note_c.text
-            if _SHORTFALL.search(note):
-                items.append((note_c.start, note_c.end, "problem"))
-            elif _REMEDY.search(note):
-                items.append((note_c.start, note_c.end, "measure"))
+            items.extend(note_items(text, note_c))
     return i
+
+
+def note_items(text: str, cell: Cell) -> list[Span]:
+    """A 偏差原因 cell: shortfall clauses are problems, remedy clauses measures ("进度滞后，加快流程")."""
+    out: list[Span] = []
+    pos = cell.start
+    for clause in re.split(r"(?<=[，,；;。])", cell.text):
+        s, e = pos, pos + len(clause)
+        pos = e
+        body = clause.strip().rstrip("，,；;。")
+        if not body or _NOT_ITEM.match(cell_key(body)):
+            continue
+        cat = "problem" if _SHORTFALL.search(body) else "measure" if _REMEDY.search(body) else None
+        if cat is None:
+            continue
+        e = s + len(clause.rstrip().rstrip("，,；;"))
+        s += len(clause) - len(clause.lstrip())
+        if out and out[-1][2] == cat:
+            out[-1] = (out[-1][0], e, cat)
+        else:
+            out.append((s, e, cat))
+    return out
 
 
 def iter_table_cells(table: Table) -> Iterator[Cell]:
