@@ -14,6 +14,7 @@ CN_NUM = "一二三四五六七八九十百零〇两"
 
 #: (style, regex for the marker at the start of a stripped line, rank). Order matters: first match wins.
 MARKERS: list[tuple[str, re.Pattern[str], int]] = [
+    ("part", re.compile(rf"^第[{CN_NUM}\d]{{1,3}}(?:部分|章|篇|节)\s*[、.．：:]?\s*"), 0),
     ("cn", re.compile(rf"^[{CN_NUM}]{{1,3}}\s*[、.．]\s*"), 1),
     ("pcn", re.compile(rf"^[（(]\s*[{CN_NUM}]{{1,3}}\s*[）)]\s*[.．、]?\s*"), 2),
     ("num", re.compile(r"^\d{1,2}\s*(?:[、．]|\.(?!\d))\s*"), 3),

@@ -23,7 +23,7 @@ _CUES: dict[str, tuple[str, ...]] = {
     "measures": ("措施", "改进", "整改", "建议", "下一步", "工作计划", "工作思路", "工作打算", "努力方向",
                  "拟应用", "意见"),
     "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值"),
-    "achievements": ("成效", "成绩", "成果", "完成情况", "绩效情况", "履职", "效益", "效果", "产出",
+    "achievements": ("主要绩效", "成效", "成绩", "成果", "完成情况", "绩效情况", "履职", "效益", "效果", "产出",
                      "主要工作", "重点工作", "工作开展", "亮点", "工作情况", "实施情况", "取得", "绩效分析",
                      "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析"),
     "score": ("自评结论", "自评结果", "自评得分", "评价结论", "评价结果", "总体评价", "自评等级", "综合评价"),
@@ -45,6 +45,8 @@ def classify_heading(title: str) -> Optional[str]:
     t = "".join(title.split())
     if any(c in t for c in _PROCESS_CUES):
         return "boilerplate"
+    if re.search(r"结果(拟)?应用|公开情况", t):
+        return "other"  # how results will be used/published: only cued sentences are items
     content = [k for k in ("problems", "measures", "goals", "achievements") if any(c in t for c in _CUES[k])]
     # "问题整改" is about measures; "整改问题" too. A problem heading that also says 原因 stays problems.
     if "problems" in content and "measures" in content:
@@ -161,6 +163,8 @@ def _heading_candidate(line: str, prev_line_ends_open: bool) -> Optional[tuple[s
             return None
         if body.endswith(("；", ";", "，", ",")):
             return None
+        if len(body) >= 24 and not body.endswith(tuple(TERMINAL)) and mk.style != "part":
+            return None  # the first line of a hard-wrapped paragraph, not a title
         return mk.style, line.strip(), mk
     # bare keyword line: short, no inner punctuation, not a wrapped continuation
     s = line.strip().strip("*").strip()
@@ -220,6 +224,8 @@ def analyze(doc: Document | str) -> Structure:
         lead = len(line) - len(line.lstrip())
         ls, le = pos + lead, pos + len(line.rstrip())
         cand = _heading_candidate(stripped, last_line_ends_open and para is not None)
+        if cand is None and not st.blocks and para is None and _is_title(stripped):
+            cand = ("title", stripped, None)
         if cand is not None and cand[0] in ("pcn", "num", "pnum", "circ"):
             nxt = _next_marker_style(text, nl + 1, next_table.start if next_table else n)
             if nxt == cand[0] or nxt in ("cn", "md", "end") or (
@@ -246,6 +252,13 @@ def analyze(doc: Document | str) -> Structure:
     close_para()
     _finish(st)
     return st
+
+
+def _is_title(line: str) -> bool:
+    """The document's own title line ("某局2024年度部门整体支出绩效自评报告")."""
+    return len(line) <= 60 and bool(re.search(r"(报告|自评表|评价表)$", line.strip("*# "))) and not re.search(
+        r"[。；;，,]", line
+    )
 
 
 def _next_marker_style(text: str, pos: int, limit: int) -> Optional[str]:
@@ -277,12 +290,16 @@ def _open_section(st: Structure, stack: list[int], style: str, title: str, start
     """Place a heading in the tree: a style already open becomes a sibling; 一、 is always top level;
     markdown levels nest by '#' count; any other new style nests under the current section."""
     secs = st.sections
-    if style == "cn":
-        while len(stack) > 1 and not secs[stack[-1]].style.startswith("md"):
+    if style == "part":
+        del stack[1:]
+    elif style == "cn":
+        while len(stack) > 1 and not secs[stack[-1]].style.startswith(("md", "part")):
             stack.pop()
         # keep markdown ancestors only when they are of a shallower level than any cn seen
         while len(stack) > 1 and secs[stack[-1]].style.startswith("md") and secs[stack[-1]].style >= "md2":
             stack.pop()
+    elif style == "title":
+        del stack[1:]
     elif style.startswith("md"):
         while len(stack) > 1 and secs[stack[-1]].style.startswith("md") and secs[stack[-1]].style >= style:
             stack.pop()

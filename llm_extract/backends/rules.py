@@ -26,10 +26,14 @@ class RulesBackend(SyncBackend):
     def extract(self, doc: Document, structure: Structure) -> BackendResult:
         text = doc.text
         raw: list[RawItem] = []
+        ctx: dict = {}
+        current = -1
         for block in structure.blocks:
             section = structure.sections[block.section]
+            if block.section != current:
+                ctx, current = {}, block.section
             if block.kind == "para":
-                spans = list(paragraph_items(text, block, section))
+                spans = list(paragraph_items(text, block, section, ctx))
             elif block.kind == "table" and block.table is not None:
                 spans = table_items(text, block.table).items
             else:

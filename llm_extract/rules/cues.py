@@ -47,10 +47,24 @@ ACHIEVED = re.compile(
     r"(完成|达到|达成|实现|建成|建立了|开展了|举办|取得|获得|获评|荣获|提升至|提高到|下降|增长|降低|覆盖"
     r"|节约|办理|处置|接种|筛查|签约|新建|改造|投入使用|累计|共计|全年)"
 )
-HAS_FIGURE = re.compile(r"\d")
+#: A figure with a unit: results are counted in people, places, money and rates (not years or 文号).
+HAS_FIGURE = re.compile(
+    r"\d[\d.,，]*\s*(%|％|个百分点|万|亿|元|人|家|个|项|次|场|户|份|台|套|例|所|名|张|条|起|剂|对|公里|平方米|㎡|小时|倍|床|辆|批)"
+)
 
-#: A pure budget statement (metadata, not an item): money/rates of the budget itself.
-BUDGET_SENTENCE = re.compile(r"(预算|决算|收入|支出|拨款|经费|资金)[^。；]{0,30}\d[\d.,，]*\s*(万元|元|亿元|%)")
+#: A pure budget statement (metadata, not an item): the budget's own totals.
+BUDGET_SENTENCE = re.compile(
+    r"(预算数|决算数|预算收入|预算支出|财政拨款|收入合计|支出合计|年初预算|全年预算|调整预算|基本支出|项目支出)"
+    r"[^。；]{0,20}\d[\d.,，]*\s*(万元|元|亿元)"
+)
+RESULT_WORDS = re.compile(r"较上年|同比|下降|增长|节约|控制率|提高|降低")
+
+#: How the self-evaluation itself was run (boilerplate wherever it appears).
+PROCESS_SENTENCE = re.compile(r"(开展|进行|组织)了?[^。；]{0,12}(绩效)?自评|自评(工作|范围|小组|依据|方案)|评价工作")
+
+
+def is_budget_statement(s: str) -> bool:
+    return bool(BUDGET_SENTENCE.search(s)) and not RESULT_WORDS.search(s)
 
 
 #: "对存在的问题限期整改", "发现存在的问题": the phrase names problems being handled, which is work done.

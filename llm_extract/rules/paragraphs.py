@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from ..headings import INLINE_ENUM
+from ..headings import INLINE_ENUM, match_marker
 from ..structure import Block, Section, sentence_spans
 from .cues import (
     ACHIEVED,
     GOAL_CUE,
-    SIGNATURE,
-    BUDGET_SENTENCE,
     HAS_FIGURE,
+    PROCESS_SENTENCE,
+    SIGNATURE,
     WEAK_MEASURE,
     WEAK_PROBLEM,
+    is_budget_statement,
     is_strong_measure,
     is_strong_problem,
 )
@@ -73,12 +74,20 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
         if GOAL_CUE.search(s):
             return "goal"
         return "achievement"
-    # other / score / budget: only strong cues, and plain results with figures
+    # other / budget: only strong cues, and plain results with figures
     if is_strong_measure(s):
         return "measure"
     if is_strong_problem(s):
         return "problem"
-    if kind == "other" and ACHIEVED.search(s) and HAS_FIGURE.search(s) and not BUDGET_SENTENCE.search(s):
+    if kind == "other" and GOAL_CUE.search(s) and "目标" in s:
+        return "goal"
+    if (
+        kind == "other"
+        and ACHIEVED.search(s)
+        and HAS_FIGURE.search(s)
+        and not is_budget_statement(s)
+        and not PROCESS_SENTENCE.search(s)
+    ):
         return "achievement"
     return None
 
@@ -99,14 +108,28 @@ def _mixed_default(section_title: str) -> str:
     return min(order)[1] if order else "problem"
 
 
-def paragraph_items(text: str, block: Block, section: Section) -> Iterator[Span]:
-    """Yield (start, end, category) items of one paragraph block."""
+def _enumerated(s: str) -> bool:
+    mk = match_marker(s.strip())
+    return mk is not None and mk.style in ("shi", "num", "pnum", "circ", "ord")
+
+
+def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dict] = None) -> Iterator[Span]:
+    """Yield (start, end, category) items of one paragraph block.
+
+    `ctx` carries an open enumeration across paragraphs: after "存在的问题主要有：一是…", the
+    following 二是/三是 points are problems too even where they carry no cue of their own.
+    """
+    ctx = {} if ctx is None else ctx
     kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
     if len(compact) <= 60 and SIGNATURE.search(compact):
         return
+    if len(compact) <= 80 and compact.endswith(("：", ":")) and kind != "mixed":
+        lead = _sentence_category(compact, kind)
+        ctx["list_cat"] = lead if lead in ("problem", "measure") else None
+        return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own
     whole_kinds = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
     for a, b in points(text, block.start, block.end):
         seg = text[a:b]
@@ -122,6 +145,21 @@ def paragraph_items(text: str, block: Block, section: Section) -> Iterator[Span]
         for sa, sb in sentence_spans(text, a, b):
             s = text[sa:sb]
             cat = _sentence_category(s, kind)
+            enum = _enumerated(s)
+            listed = ctx.get("list_cat")
+            if kind in ("other", "achievements", "mixed") and listed and enum and cat not in ("problem", "measure"):
+                cat = listed  # an uncued point of an open problem/measure enumeration
+            elif cat in ("problem", "measure") and (
+                s.rstrip().endswith(("：", ":")) or (enum and kind == "other")
+            ):  # a lead-in opens a list; so does a cued first point where headings say nothing
+                ctx["list_cat"] = cat
+            elif not enum and cat not in ("problem", "measure"):
+                ctx["list_cat"] = None
+            if cat in ("problem", "measure") and len(s) <= 30 and s.rstrip().endswith(("：", ":")):
+                if run:
+                    yield tuple(run)  # type: ignore[misc]
+                    run = None
+                continue  # "存在的问题主要有：" introduces the points; it is not one
             if cat is None and kind == "mixed":
                 cat = default
             if (
