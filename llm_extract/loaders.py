@@ -39,9 +39,16 @@ def load(path: str | Path) -> Document:
     if not data.strip():
         raise LoadError("file is empty")
     digest = sha256_bytes(data)
+    _check_magic(data, suffix)
+    warnings: tuple[str, ...] = ()
     if suffix in TEXT_SUFFIXES:
         text, enc = decode_text(data)
         kind = "md" if suffix in {".md", ".markdown"} else "txt"
+        if not text.strip("\ufeff \t\r\n\u3000"):
+            raise LoadError("file is empty (whitespace only)")
+        bad = text.count("\ufffd")
+        if bad:
+            warnings = (f"{bad} undecodable byte sequence(s) replaced with U+FFFD",)
     elif suffix == ".docx":
         text, enc, kind = docx_text(p), None, "docx"
     else:
@@ -49,7 +56,31 @@ def load(path: str | Path) -> Document:
     text = normalize_newlines(text)
     if not text.strip():
         raise LoadError("no text found in file")
-    return Document(doc_id=p.stem, source=str(path), text=text, sha256=digest, kind=kind, encoding=enc)
+    return Document(
+        doc_id=p.stem, source=str(path), text=text, sha256=digest, kind=kind, encoding=enc, warnings=warnings
+    )
+
+
+#: Leading bytes of formats people save under the wrong extension, and what to tell them.
+_MAGIC = (
+    (b"%PDF-", "pdf", "a PDF file"),
+    (b"PK\x03\x04", "docx", "a zip archive (.docx/.xlsx)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole", "a legacy Office binary file (.doc/.xls/.wps)"),
+)
+
+
+def _check_magic(data: bytes, suffix: str) -> None:
+    """Name the real format when the extension lies (a renamed .doc, a PDF saved as .txt...)."""
+    head = data[:8]
+    found = next(((kind, what) for magic, kind, what in _MAGIC if head.startswith(magic)), None)
+    if suffix in TEXT_SUFFIXES and found:
+        raise LoadError(f"not a text file: the content is {found[1]}; give it the right extension")
+    if suffix == ".docx" and found and found[0] != "docx":
+        hint = "; save it as .docx in Word/WPS" if found[0] == "ole" else "; rename it to .pdf" if found[0] == "pdf" else ""
+        raise LoadError(f"not a .docx file: the content is {found[1]}{hint}")
+    if suffix == ".pdf" and b"%PDF-" not in data[:1024]:
+        what = f"the content is {found[1]}" if found else "no %PDF- header"
+        raise LoadError(f"not a readable PDF ({what})")
 
 
 def normalize_newlines(text: str) -> str:
@@ -84,6 +115,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
             continue
         if _is_plausible_text(text):
             return text, enc
+    # UTF-8 damaged in a few places (a file cut off mid-character, one stray byte): keep it, with
+    # U+FFFD marking the damage, rather than rejecting a readable report.
+    text = data.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= max(1, len(data) // 1000) and _is_plausible_text(text):
+        return text, "utf-8"
     raise LoadError("not a text file (binary content or unknown encoding; expected UTF-8, GB18030/GBK or UTF-16)")
 
 
@@ -95,8 +131,18 @@ def _nul_parity(data: bytes) -> int:
 
 
 def _looks_utf16(data: bytes) -> bool:
+    """NUL bytes mostly at one parity: the ASCII (digits, line breaks) of BOM-less UTF-16.
+
+    Chinese UTF-16 has few NULs (only its ASCII characters produce them), so the test is their
+    alignment rather than their share; UTF-8 and GB18030 text never contains NUL.
+    """
     sample = data[:4096]
-    return len(sample) >= 4 and sample.count(0) >= len(sample) // 8
+    sample = sample[: len(sample) - len(sample) % 2]
+    zeros = sample.count(0)
+    if len(sample) < 4 or zeros < max(2, len(sample) // 200):
+        return False
+    odd = sum(1 for i in range(1, len(sample), 2) if sample[i] == 0)
+    return 3 * max(odd, zeros - odd) >= 2 * zeros
 
 
 def _is_plausible_text(text: str) -> bool:
