@@ -1,0 +1,109 @@
+"""Hand-labelled gold (LABELING.md "Gold file format"): load it and place every quote in its report.
+
+A gold quote must be a verbatim substring of the report text as `loaders.load` returns it; one that
+is not is a labelling error, reported with the document, item number and a preview so a labeller
+can fix it, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .evaluation import Span
+from .loaders import SUFFIXES
+from .models import GoldDoc
+from .textview import normalize
+
+
+class GoldError(Exception):
+    """A gold file a user must fix: unreadable, invalid, or holding quotes not found in its report."""
+
+
+def gold_files(gold_dir: Path) -> list[Path]:
+    """The gold files of a folder: every `<doc_id>.json`, sorted by name."""
+    return sorted(p for p in Path(gold_dir).glob("*.json") if p.is_file())
+
+
+def load_gold_file(path: Path) -> GoldDoc:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as e:
+        raise GoldError(f"{path.name}: cannot read: {e.strerror or e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise GoldError(f"{path.name}: not valid UTF-8 JSON: {e}") from None
+    try:
+        doc = GoldDoc.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise GoldError(f"{path.name}: not a gold document ({where}: {first['msg']})") from None
+    if doc.doc_id != path.stem:
+        raise GoldError(f"{path.name}: doc_id '{doc.doc_id}' does not match the file name '{path.stem}'")
+    return doc
+
+
+def load_gold_dir(gold_dir: Path) -> list[GoldDoc]:
+    """All gold documents of a folder; raises one GoldError naming every bad file."""
+    docs, errors = [], []
+    for p in gold_files(gold_dir):
+        try:
+            docs.append(load_gold_file(p))
+        except GoldError as e:
+            errors.append(str(e))
+    if errors:
+        raise GoldError("\n".join(errors))
+    return docs
+
+
+def _preview(quote: str, n: int = 40) -> str:
+    q = quote.replace("\n", "⏎").replace("\t", "⇥")
+    return q if len(q) <= n else q[:n] + "…"
+
+
+def locate_gold(doc: GoldDoc, text: str) -> list[Span]:
+    """Each gold item's [start, end) in `text`, in the order given.
+
+    A quote is searched from the previous item's end (so a repeated phrase lands on its next
+    occurrence), then from the previous item's start (overlapping items), then from the top.
+    """
+    spans: list[Span] = []
+    problems: list[str] = []
+    prev_start = prev_end = 0
+    norm_text = None
+    for n, item in enumerate(doc.items, 1):
+        q = item.quote
+        i = -1
+        if q:
+            i = text.find(q, prev_end)
+            if i < 0:
+                i = text.find(q, prev_start)
+            if i < 0:
+                i = text.find(q)
+        if i < 0:
+            hint = ""
+            if q:
+                norm_text = norm_text if norm_text is not None else normalize(text)
+                if normalize(q) and normalize(q) in norm_text:
+                    hint = " (matches only if whitespace/punctuation width is ignored: copy the source's characters)"
+            problems.append(f"  item {n} ({item.category}): '{_preview(q)}'{hint}")
+            continue
+        spans.append(Span(category=item.category, start=i, end=i + len(q), quote=q))
+        prev_start, prev_end = i, i + len(q)
+    if problems:
+        raise GoldError(
+            f"{doc.doc_id}: {len(problems)} gold quote(s) not found verbatim in the report:\n" + "\n".join(problems)
+        )
+    return spans
+
+
+def report_index(reports_dir: Path) -> dict[str, Path]:
+    """doc_id (file stem) → report file, for every loadable file under `reports_dir` (recursive)."""
+    out: dict[str, Path] = {}
+    for p in sorted(Path(reports_dir).rglob("*")):
+        if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."):
+            out.setdefault(p.stem, p)
+    return out
