@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from .backends.base import Backend, BackendError
+from .backends.base import Backend, BackendError, SyncBackend
 from .document import file_sha256
 from .loaders import SUFFIXES, LoadError, load
 from .models import Report
@@ -146,15 +146,21 @@ async def arun_batch(
 async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep_ungrounded: bool, debug: bool) -> Outcome:
     doc_id = path.stem
     out_path = out_dir / f"{doc_id}.json"
+    # CPU-only backends gain nothing from thread hops; LLM backends keep file I/O off the loop.
+    inline = isinstance(backend, SyncBackend)
+
+    async def io(fn, *a):
+        return fn(*a) if inline else await asyncio.to_thread(fn, *a)
+
     try:
         if not force and out_path.exists():
-            digest = await asyncio.to_thread(file_sha256, path)
+            digest = await io(file_sha256, path)
             done = already_done(out_path, digest, backend)
             if done is not None:
                 return Outcome(str(path), doc_id, "skipped", **_summary(done))
-        doc = await asyncio.to_thread(load, path)
+        doc = await io(load, path)
         report = await aextract_document(doc, backend, keep_ungrounded=keep_ungrounded)
-        await asyncio.to_thread(write_atomic, out_path, report.to_json())
+        await io(write_atomic, out_path, report.to_json())
         return Outcome(str(path), doc_id, "ok", seconds=report.stats.seconds, **_summary(report))
     except LoadError as e:
         return Outcome(str(path), doc_id, "failed", str(e))

@@ -40,6 +40,8 @@ def _match(label: str, names: tuple[str, ...]) -> bool:
 
 def _header_columns(row: Row) -> Optional[dict[str, int]]:
     """Column positions (counted from the right) of an indicator header row, or None."""
+    if len(row.cells) < 3 or not any("指标" in c.text or "值" in c.text for c in row.cells):
+        return None  # cheap test first: this runs on every row of every table
     keys = [cell_key(c.text) for c in row.cells]
     cols: dict[str, int] = {}
     n = len(keys)
@@ -56,6 +58,8 @@ def _header_columns(row: Row) -> Optional[dict[str, int]]:
 
 
 def _goal_columns(row: Row) -> Optional[tuple[int, int]]:
+    if len(row.cells) < 2 or not any("目标" in c.text for c in row.cells):
+        return None
     keys = [cell_key(c.text) for c in row.cells]
     g = next((i for i, k in enumerate(keys) if k in ("预期目标", "年度目标", "绩效目标", "目标")), None)
     a = next((i for i, k in enumerate(keys) if k.startswith("实际完成") or k in ("完成情况", "实际完成情况")), None)
@@ -97,6 +101,16 @@ class TableResult:
 
 
 def table_items(text: str, table: Table) -> TableResult:
+    """Items and indicator rows of one table (computed once per table and kept on it)."""
+    cached = getattr(table, "_result", None)
+    if cached is not None:
+        return cached
+    result = _table_items(text, table)
+    table._result = result  # type: ignore[attr-defined]
+    return result
+
+
+def _table_items(text: str, table: Table) -> TableResult:
     items: list[Span] = []
     indicators: list[Indicator] = []
     rows = table.rows
