@@ -42,8 +42,14 @@ class Marker:
     length: int  # characters of the marker itself (incl. trailing spaces/punct)
 
 
+#: Characters a marker can start with: one cheap test before trying the marker patterns.
+_MARKER_START = set(CN_NUM) | set("（(①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳第首其再最0123456789")
+
+
 def match_marker(line: str) -> Optional[Marker]:
     """The enumeration/heading marker a stripped line starts with, if any."""
+    if not line or line[0] not in _MARKER_START:
+        return None
     for style, rx, rank in MARKERS:
         m = rx.match(line)
         if m:

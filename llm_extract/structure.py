@@ -367,26 +367,14 @@ def _finish(st: Structure) -> None:
         s.path = (*p.path, s.title)
 
 
+_SENTENCE = re.compile(r"[^。！？!?；;]+(?:[。！？!?；;][”’」』）)]*)?|[。！？!?；;][”’」』）)]*")
+
+
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split text[start:end] after sentence-ending punctuation; trimmed spans, none empty."""
-    out = []
-    s = start
-    i = start
-    while i < end:
-        ch = text[i]
-        if ch in SENT_END:
-            j = i + 1
-            while j < end and text[j] in "”’」』）)":
-                j += 1
-            out.append((s, j))
-            s = j
-            i = j
-            continue
-        i += 1
-    if s < end:
-        out.append((s, end))
     res = []
-    for a, b in out:
+    for m in _SENTENCE.finditer(text, start, end):
+        a, b = m.start(), m.end()
         while a < b and text[a].isspace():
             a += 1
         while b > a and text[b - 1].isspace():

@@ -40,7 +40,10 @@ def _match(label: str, names: tuple[str, ...]) -> bool:
 
 def _header_columns(row: Row) -> Optional[dict[str, int]]:
     """Column positions (counted from the right) of an indicator header row, or None."""
-    if len(row.cells) < 3 or not any("指标" in c.text or "值" in c.text for c in row.cells):
+    if len(row.cells) < 3:
+        return None
+    joined = "".join(c.text for c in row.cells)
+    if "指标" not in joined or not ("值" in joined or "实际" in joined):
         return None  # cheap test first: this runs on every row of every table
     keys = [cell_key(c.text) for c in row.cells]
     cols: dict[str, int] = {}
