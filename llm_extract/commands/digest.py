@@ -1,0 +1,122 @@
+"""`llm-extract digest` and `llm-extract view`: the CLI edges of digest.py and view.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _fail(msg: str, code: int) -> None:
+    err.print(f"[red]error:[/red] {msg}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def digest_command(
+    results: list[Path] = typer.Argument(..., help="Folder(s) of result JSON files written by `llm-extract extract` (or single result files)."),
+    output: Path = typer.Option(..., "-o", "--output", help="File to write; the format follows the extension: .md .html .xlsx .csv .json."),
+    year: Optional[int] = typer.Option(None, "--year", help="Only reports of this evaluation year."),
+    unit: Optional[str] = typer.Option(None, "--unit", help="Only reports whose unit name (or doc id) contains this text."),
+    theme: list[str] = typer.Option([], "--theme", help="Only problems of this theme (id or name, e.g. staffing or 人员编制); repeatable."),
+    category: list[str] = typer.Option([], "--category", help="Only these categories in cards and tables: goal, achievement, problem, measure; repeatable."),
+    themes_file: Optional[Path] = typer.Option(None, "--themes-file", help="Theme taxonomy TOML to use instead of the built-in one (copy llm_extract/data/themes.toml to start)."),
+    llm: bool = typer.Option(False, "--llm", help="Use the configured LLM endpoint to assign themes and write a short grounded summary per theme (keyword rules otherwise)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name for --llm (env LLM_EXTRACT_MODEL)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible base URL for --llm (env OPENAI_BASE_URL)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file for the LLM endpoint (--llm)."),
+) -> None:
+    """Digest many results: overview per report, problems by theme with citations, measures linked to
+    problems (and problems nobody addresses), a one-page card per report.
+
+    Unusable files in the folder are named and skipped; the rest are digested (exit code 1).
+    """
+    from ..digest import DigestError, DigestUsageError, digest
+    from ..render import check_format
+    from ..themes import TaxonomyError
+
+    try:
+        check_format(output)
+    except DigestUsageError as e:
+        _fail(str(e), 2)
+    for r in results:
+        if not r.exists():
+            _fail(f"{r} does not exist", 2)
+    chat = _chat_model(model, base_url, config) if llm else None
+    try:
+        d = digest(results, year=year, unit=unit, theme=theme, category=category, out=output,
+                   model=chat, taxonomy=themes_file)
+    except TaxonomyError as e:
+        _fail(str(e), 2)
+    except DigestUsageError as e:
+        _fail(str(e), 2)
+    except DigestError as e:
+        _fail(str(e), 1)
+    except OSError as e:
+        _fail(f"cannot write {output}: {e.strerror or e}", 1)
+    for s in d.skipped:
+        err.print(f"[yellow]skipped[/yellow] {s.path}: {s.reason}", highlight=False, soft_wrap=True)
+    for w in d.warnings:
+        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+    out.print(
+        f"digest of {len(d.reports)} report(s): {len(d.problems)} problems in {len(d.themes)} themes, "
+        f"{len(d.unaddressed())} without a measure → {output}", highlight=False, soft_wrap=True,
+    )
+    if d.skipped:
+        raise typer.Exit(1)
+
+
+def view_command(
+    result: Path = typer.Argument(..., help="One result file, OUT/<doc_id>.json."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file to write (default: <doc_id>.html beside the result)."),
+    source: Optional[Path] = typer.Option(None, "--source", help="The report file, when it has moved since extraction."),
+) -> None:
+    """Write one self-contained HTML page: the report's full text with every grounded item highlighted
+    in place, a side list to jump to each item, and a panel for items that could not be placed."""
+    from ..view import ViewError, render_view
+
+    if not result.is_file():
+        _fail(f"{result} is not a file", 2)
+    target = output or result.with_suffix(".html")
+    if target.resolve() == result.resolve():
+        _fail("the output would overwrite the result file; pass -o FILE.html", 2)
+    try:
+        render_view(result, out=target, source=source)
+    except ViewError as e:
+        _fail(str(e), 1)
+    except OSError as e:
+        _fail(f"cannot write {target}: {e.strerror or e}", 1)
+    out.print(f"wrote {target}", highlight=False, soft_wrap=True)
+
+
+class _StructuredChat:
+    """A chat model whose structured output uses the method the endpoint supports."""
+
+    def __init__(self, chat: Any, method: str):
+        self.chat, self.method = chat, method
+
+    def with_structured_output(self, schema: Any) -> Any:
+        return self.chat.with_structured_output(schema, method=self.method)
+
+
+def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[Path]) -> Any:
+    """The LangChain chat model for --llm, from the same settings the openai backend uses."""
+    from ..settings import LLMSettings, SettingsError
+
+    try:
+        s = LLMSettings.load({"model": model, "base_url": base_url}, config)
+    except SettingsError as e:
+        _fail(str(e), 2)
+    if not s.is_configured():
+        _fail("--llm needs a model endpoint: set OPENAI_API_KEY and/or OPENAI_BASE_URL (or use --config)", 2)
+    from langchain_openai import ChatOpenAI
+
+    chat = ChatOpenAI(
+        model=s.model, base_url=s.base_url, temperature=s.temperature, timeout=s.timeout,
+        max_retries=s.max_retries, api_key=s.api_key.get_secret_value() if s.api_key else "not-needed",
+    )
+    return _StructuredChat(chat, s.resolved_method())

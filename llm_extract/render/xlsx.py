@@ -1,0 +1,68 @@
+"""Digest as an Excel workbook: one sheet per table, frozen bold headers, widths fit for Chinese.
+
+Written in openpyxl's write-only mode so thousands of rows stay fast and small in memory; every
+document string is stored as text (never as a formula).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from ..digest import Digest
+from .tables import tables
+
+SHEET_TITLES = {"reports": "reports 报告", "problems": "problems 问题", "measures": "measures 措施",
+                "indicators": "indicators 指标", "themes": "themes 主题"}
+MAX_WIDTH = 60
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def display_width(value: Any) -> int:
+    """Columns a value needs: CJK and full-width characters count two (longest line of the cell)."""
+    if value is None:
+        return 0
+    lines = str(value).split("\n")
+    return max(sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in lines)
+
+
+def write(d: Digest, out: Path) -> list[Path]:
+    wb = Workbook(write_only=True)
+    for name, (header, rows) in tables(d).items():
+        ws = wb.create_sheet(SHEET_TITLES.get(name, name))
+        widths = [display_width(h) for h in header]
+        for row in rows[:500]:  # a sample is enough to size columns
+            for i, v in enumerate(row):
+                widths[i] = max(widths[i], display_width(v))
+        wrap = [w > MAX_WIDTH for w in widths]
+        for i, w in enumerate(widths, 1):
+            ws.column_dimensions[get_column_letter(i)].width = min(max(w, 6), MAX_WIDTH) + 2
+        ws.freeze_panes = "A2"
+        head = []
+        for h in header:
+            c = WriteOnlyCell(ws, h)
+            c.font = Font(bold=True)
+            head.append(c)
+        ws.append(head)
+        for row in rows:
+            cells = []
+            for i, v in enumerate(row):
+                if isinstance(v, str):
+                    v = ILLEGAL_CHARACTERS_RE.sub("", v)  # control characters from PDF text
+                    if wrap[i] or v.startswith("="):
+                        c = WriteOnlyCell(ws, v)
+                        c.data_type = "s"  # document text starting with '=' must not become a formula
+                        if wrap[i]:
+                            c.alignment = _WRAP
+                        v = c
+                cells.append(v)
+            ws.append(cells)
+    wb.save(out)
+    return [out]

@@ -1,0 +1,172 @@
+"""A grounded viewer for one result: the report's full text with every item highlighted in place.
+
+Offsets index Document.text exactly, so the page is built by cutting the source text at item
+boundaries — no re-searching, no tokenising. Each item is checked (text[start:end] == quote)
+before it is drawn; anything that does not hold goes to the "not placed" panel with the reason,
+never to a guessed position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+from markupsafe import Markup, escape
+
+from .document import sha256_text
+from .loaders import LoadError, load
+from .models import CATEGORIES, Item, Report
+from .render.common import CATEGORY_NAMES, num, where
+from .render.html import CATEGORY_BORDERS, CATEGORY_COLORS, environment, inline_script
+from .results import ResultError, read_report
+
+
+class ViewError(Exception):
+    """The viewer cannot be built (unreadable result, source text missing); message says why."""
+
+
+@dataclass
+class Placed:
+    n: int
+    item: Item
+
+
+@dataclass
+class Unplaced:
+    item: Item
+    reason: str
+
+
+@dataclass
+class Layout:
+    """What the page shows: items placed at their offsets, and the ones that could not be."""
+
+    placed: list[Placed] = field(default_factory=list)
+    unplaced: list[Unplaced] = field(default_factory=list)
+    body: Markup = Markup("")
+
+
+def render_view(
+    report: Union[str, Path, Report],
+    out: Union[str, Path, None] = None,
+    text: Optional[str] = None,
+    *,
+    source: Union[str, Path, None] = None,
+) -> str:
+    """HTML for one result (a Report or the path of its JSON); written to `out` when given.
+
+    The source text comes from `text`, else from `source`, else from the file named in the
+    result (tried as given, then beside the JSON file). Raises ViewError when it cannot be found.
+    """
+    json_path: Optional[Path] = None
+    if isinstance(report, Report):
+        rep = report
+    else:
+        json_path = Path(report)
+        try:
+            rep = read_report(json_path)
+        except ResultError as e:
+            raise ViewError(f"{json_path.name}: {e}") from None
+    notes: list[str] = []
+    if text is None:
+        text, sha = _load_source(rep, json_path, source)
+    else:
+        sha = sha256_text(text)
+    if sha != rep.sha256:
+        notes.append("The source text differs from the one this result was extracted from (sha256 mismatch); "
+                     "items whose quote no longer matches are listed under “not placed”.")
+    layout = lay_out(rep, text)
+    script, script_hash = inline_script("_view.js.j2")
+    html = environment().get_template("view.html.j2").render(
+        script=script, script_hash=script_hash, r=rep, layout=layout, notes=notes, counts=_counts(layout), CATEGORIES=CATEGORIES, where=where, num=num,
+        CATEGORY_NAMES=CATEGORY_NAMES, CATEGORY_COLORS=CATEGORY_COLORS, CATEGORY_BORDERS=CATEGORY_BORDERS,
+        chars=len(text),
+    )
+    if out is not None:
+        Path(out).write_text(html, encoding="utf-8")
+    return html
+
+
+def _load_source(rep: Report, json_path: Optional[Path], source: Union[str, Path, None]) -> tuple[str, str]:
+    if source is not None:
+        candidates = [Path(source)]
+    else:
+        src = Path(rep.source)
+        candidates = [src]
+        if json_path is not None and not src.is_absolute():
+            candidates += [json_path.parent / src, json_path.parent / src.name]
+    for c in candidates:
+        if c.is_file():
+            try:
+                doc = load(c)
+            except LoadError as e:
+                raise ViewError(f"cannot read the source of '{rep.doc_id}' ({c}): {e}") from None
+            return doc.text, doc.sha256
+    tried = ", ".join(str(c) for c in dict.fromkeys(candidates))
+    raise ViewError(
+        f"source file of '{rep.doc_id}' not found (tried: {tried}); pass the file with --source PATH (or text=...)"
+    )
+
+
+def lay_out(rep: Report, text: str) -> Layout:
+    """Check every item against the text and cut the text into highlighted segments."""
+    layout = Layout()
+    for it in rep.items():
+        reason = _placement_problem(it, text)
+        if reason:
+            layout.unplaced.append(Unplaced(it, reason))
+        else:
+            layout.placed.append(Placed(len(layout.placed), it))
+    for it in rep.ungrounded:
+        layout.unplaced.append(Unplaced(it, "could not be grounded at extraction" + (
+            f" (alignment: {it.alignment})" if it.alignment != "none" else "")))
+    layout.body = _segments(text, layout.placed)
+    return layout
+
+
+def _placement_problem(it: Item, text: str) -> Optional[str]:
+    if it.start is None or it.end is None:
+        return "no offsets"
+    if not (0 <= it.start < it.end <= len(text)):
+        return f"offsets {it.start}–{it.end} outside the text ({len(text)} chars)"
+    if text[it.start : it.end] != it.quote:
+        return f"text at {it.start}–{it.end} differs from the quote"
+    return None
+
+
+def _segments(text: str, placed: list[Placed]) -> Markup:
+    """Escaped text with <mark> around every covered segment and an anchor where each item starts.
+
+    Overlapping items split into segments; each segment lists all covering items (data-ids) and is
+    coloured by the innermost one, so nested and crossing spans both stay exact.
+    """
+    cuts = sorted({0, len(text), *(p.item.start for p in placed), *(p.item.end for p in placed)})
+    starts: dict[int, list[Placed]] = {}
+    for p in placed:
+        starts.setdefault(p.item.start, []).append(p)
+    active: list[Placed] = []
+    out: list[str] = []
+    for a, b in zip(cuts, cuts[1:]):
+        active = [p for p in active if p.item.end > a]
+        for p in starts.get(a, []):
+            active.append(p)
+            out.append(f'<span class="anchor" id="it-{p.n}" data-item="{p.n}"></span>')
+        chunk = escape(text[a:b])
+        if not active:
+            out.append(str(chunk))
+            continue
+        inner = min(active, key=lambda p: p.item.end - p.item.start)
+        ids = " ".join(str(p.n) for p in active)
+        tip = " | ".join(f"{p.item.category} · {p.item.section or '—'} · {p.item.alignment}" for p in active)
+        multi = " multi" if len(active) > 1 else ""
+        out.append(f'<mark class="hl cat-{inner.item.category}{multi}" data-ids="{ids}" '
+                   f'title="{escape(tip)}">{chunk}</mark>')
+    return Markup("".join(out))
+
+
+def _counts(layout: Layout) -> dict[str, int]:
+    c = {cat: 0 for cat in CATEGORIES}
+    for p in layout.placed:
+        c[p.item.category] += 1
+    return c
