@@ -23,9 +23,10 @@ _YEAR_LABEL = re.compile(r"(?:评价年度|评价年份|年度)\s*[：:]\s*(20\d
 _YEAR_TITLE = re.compile(r"(20\d\d)\s*年度?\s*[\u4e00-\u9fff（）()]{0,40}?(?:整体支出|绩效)")
 _DATE = re.compile(r"(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")
 _DATE_LABEL = re.compile(r"(?:填报日期|报告日期|日期)\s*[：:]\s*(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")
-_SCORE = re.compile(
-    r"(?:自评|评价|综合|最终|总)?得分(?:为|是|：|:)?\s*[“\"]?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分"
-    r"|(?:自评|评价)(?:总)?分(?:数|值)?(?:为|是|：|:)\s*(\d{1,3}(?:\.\d{1,2})?)"
+# Literal-first patterns ("得分…"), so the regex engine can skip ahead instead of trying every position.
+_SCORE = (
+    re.compile(r"得分(?:为|是|：|:)?\s*[“\"]?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分"),
+    re.compile(r"(?:自评|评价)总?分(?:数|值)?(?:为|是|：|:)\s*(\d{1,3}(?:\.\d{1,2})?)"),
 )
 _GRADE = re.compile(r"(?:等级|等次|评级|级别)\s*(?:为|是|：|:)?\s*[“\"「]?\s*(优秀|优|良好|良|中等|中|合格|差|不合格)")
 
@@ -41,7 +42,7 @@ def extract_meta(text: str, tables: list[Table]) -> Meta:
         if m:
             meta.unit_name = m.group(1)
         else:
-            units = Counter(_UNIT_FREE.findall(text))
+            units = Counter(_UNIT_FREE.findall(head))
             if units:
                 meta.unit_name = units.most_common(1)[0][0]
     if meta.unit_name:
@@ -51,8 +52,12 @@ def extract_meta(text: str, tables: list[Table]) -> Meta:
     if m:
         meta.year = int(m.group(1))
     else:
+        # The evaluated year is what the report opens with ("2024年，我局…"); later years are plans.
+        first = re.search(r"(20\d\d)\s*年", head[:800])
         years = Counter(int(y) for y in re.findall(r"(20\d\d)\s*年", text))
-        if years:
+        if first:
+            meta.year = int(first.group(1))
+        elif years:
             meta.year = years.most_common(1)[0][0]
 
     m = _DATE_LABEL.search(text)
@@ -74,8 +79,8 @@ def extract_meta(text: str, tables: list[Table]) -> Meta:
 
 
 def _score(text: str, tables: list[Table]) -> Optional[float]:
-    for m in _SCORE.finditer(text):
-        v = float(m.group(1) or m.group(2))
+    hits = sorted((m.start(), float(m.group(1))) for rx in _SCORE for m in rx.finditer(text))
+    for _, v in hits:
         if 0 < v <= 100:
             return v
     for t in tables:  # a 总分 row: "总分 | 100 | 96.5"
