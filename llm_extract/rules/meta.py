@@ -48,7 +48,7 @@ def extract_meta(text: str, tables: list[Table]) -> Meta:
     if meta.unit_name:
         meta.unit_name = re.sub(r"^(?:20\d\d年度?|关于|我|本)", "", meta.unit_name)
 
-    m = _YEAR_LABEL.search(text) or _YEAR_TITLE.search(head)
+    m = _YEAR_LABEL.search(text) or _YEAR_TITLE.search(head[:300])
     if m:
         meta.year = int(m.group(1))
     else:
