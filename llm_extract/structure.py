@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 
 from .document import Document
@@ -40,9 +41,16 @@ _PROCESS_CUES = ("自评工作", "评价工作", "自评组织", "评价小组",
 _SCORE_OVERRIDE = re.compile(r"(得分|等级|结论)")
 
 
+_CUE_RX = {k: re.compile("|".join(map(re.escape, v))) for k, v in _CUES.items()}
+_PROCESS_RX = re.compile("|".join(map(re.escape, _PROCESS_CUES)))
+
+
+@lru_cache(maxsize=8192)
 def classify_heading(title: str) -> Optional[str]:
     """The section kind a heading announces, or None when it carries no cue."""
     t = "".join(title.split())
+    if not any(rx.search(t) for rx in _CUE_RX.values()) and not _SCORE_OVERRIDE.search(t):
+        return None
     if any(c in t for c in _PROCESS_CUES):
         return "boilerplate"
     if re.search(r"结果(拟)?应用|公开情况", t):

@@ -46,16 +46,19 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 def find_tables(text: str) -> list[Table]:
     """All tab-indented table regions of `text`, in order."""
+    if "\n\t" not in text and not text.startswith("\t"):
+        return []  # no cell lines at all: the common case for narrative reports
     lines = _lines(text)
     n = len(lines)
+    # per line: cell (tab-indented), blank, or text — computed once
+    cell = [e > s and text[s] == "\t" for s, e in lines]
+    blank = [not c and not text[s:e].strip() for c, (s, e) in zip(cell, lines)]
 
     def is_cell(i: int) -> bool:
-        s, e = lines[i]
-        return e > s and text[s] == "\t"
+        return cell[i]
 
     def is_blank(i: int) -> bool:
-        s, e = lines[i]
-        return not is_cell(i) and not text[s:e].strip()
+        return blank[i]
 
     tables: list[Table] = []
     i = 0
