@@ -14,6 +14,7 @@ from typing import Optional
 from .document import Document
 from .headings import MD_HEADING, SENT_END, TERMINAL, Marker, match_marker, split_title
 from .tables import Table, find_tables
+from .textview import trim_spans
 
 KINDS = ("boilerplate", "budget", "goals", "achievements", "problems", "measures", "mixed", "score", "other")
 
@@ -380,13 +381,4 @@ _SENTENCE = re.compile(r"[^。！？!?；;]+(?:[。！？!?；;][”’」』）
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split text[start:end] after sentence-ending punctuation; trimmed spans, none empty."""
-    res = []
-    for m in _SENTENCE.finditer(text, start, end):
-        a, b = m.start(), m.end()
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if b > a:
-            res.append((a, b))
-    return res
+    return trim_spans(text, (m.span() for m in _SENTENCE.finditer(text, start, end)))

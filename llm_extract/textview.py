@@ -74,3 +74,16 @@ def make_view(text: str, *, drop_space: bool = True, fold: bool = True, offset: 
 def normalize(text: str) -> str:
     """The normalised string alone (for comparing quotes)."""
     return make_view(text).text
+
+
+def trim_spans(text: str, spans) -> list[tuple[int, int]]:
+    """Each [start, end) narrowed past leading/trailing whitespace; spans left empty are dropped."""
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out

@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 
 from ..headings import INLINE_ENUM, match_marker
 from ..structure import Block, Section, sentence_spans
+from ..textview import trim_spans
 from .cues import (
     ACHIEVED,
     GOAL_CUE,
@@ -36,16 +37,7 @@ def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if len(marks) < 2 or (end - start) < _SPLIT_LONG:
         return [(start, end)]
     cuts = [0, *marks, len(seg)]
-    out = []
-    for a, b in zip(cuts, cuts[1:]):
-        a2, b2 = start + a, start + b
-        while a2 < b2 and text[a2].isspace():
-            a2 += 1
-        while b2 > a2 and text[b2 - 1].isspace():
-            b2 -= 1
-        if b2 > a2:
-            out.append((a2, b2))
-    return out
+    return trim_spans(text, ((start + a, start + b) for a, b in zip(cuts, cuts[1:])))
 
 
 def _sentence_category(s: str, kind: str) -> Optional[str]:

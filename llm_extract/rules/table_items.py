@@ -12,6 +12,7 @@ from typing import Iterator, Optional
 
 from ..models import Indicator
 from ..tables import Cell, Row, Table, cell_key
+from ..textview import trim_spans
 
 Span = tuple[int, int, str]
 
@@ -77,17 +78,11 @@ def _enumerated_lines(text: str, cell: Cell) -> list[tuple[int, int]]:
     raw = text[cell.start:cell.end]
     lines = raw.split("\n")
     if len(lines) > 1 and sum(bool(re.match(r"\s*(\d{1,2}|[一二三四五六七八九十])\s*[.、．]", ln)) for ln in lines) >= 2:
-        out, pos = [], cell.start
+        spans, pos = [], cell.start
         for ln in lines:
-            s, e = pos, pos + len(ln)
-            pos = e + 1
-            while s < e and text[s].isspace():
-                s += 1
-            while e > s and text[e - 1].isspace():
-                e -= 1
-            if e > s:
-                out.append((s, e))
-        return out
+            spans.append((pos, pos + len(ln)))
+            pos += len(ln) + 1
+        return trim_spans(text, spans)
     return [(cell.start, cell.end)]
 
 
