@@ -58,7 +58,7 @@ async def aextract_document(doc: Document, backend: "Backend", *, keep_ungrounde
         items.extend(g.items)
         ungrounded = list(g.ungrounded)
         dropped = g.dropped
-    items = merge_items(items)
+    items = merge_items(items, text=doc.text)
     meta = extract_meta(doc.text, st.tables)
     if result.meta is not None:
         for k, v in result.meta.model_dump(exclude_none=True).items():

@@ -1,0 +1,556 @@
+"""The `openai` backend: any OpenAI-compatible chat endpoint through LangChain's ChatOpenAI.
+
+Per document: chunk and route (chunking.py), ask the model for every chunk and pass with
+`with_structured_output(Extraction, method=..., include_raw=True)`, and return raw items with
+their chunk as the grounding window. One backend instance serves a whole batch, so its
+concurrency semaphore, rate limiter, response cache and failure state are shared by all
+documents.
+
+Retries are ours, not the openai client's (its max_retries is 0): we honour Retry-After and
+pause the whole batch on a 429 (not just the one call), wait with jittered exponential backoff
+on 5xx/timeouts/dropped connections, and stop everything at once on a fatal endpoint problem
+(401/403, unknown model, unreachable host) with one clear message instead of one per chunk.
+Output that fails schema validation is re-asked with the validation error.
+
+The API key is only handed to the HTTP client; every message we produce goes through `redact`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import json
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+import httpx
+import openai
+from pydantic import ValidationError
+
+from ..cache import CacheError, ResponseCache, cache_key
+from ..chunking import Chunk, chunk_document
+from ..grounding import Grounder, display_text
+from ..models import Stats
+from ..pricing import Price, price_for
+from ..prompts import PromptSet, load_prompts
+from ..settings import LLMSettings
+from ..tokens import count_tokens, ensure_offline_tiktoken
+from .base import BackendError, BackendResult, RawItem
+from .llm_schema import Extraction
+
+if TYPE_CHECKING:
+    from ..document import Document
+    from ..structure import Structure
+
+#: Models that reject a temperature parameter (reasoning models).
+_NO_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]{6,}")
+_BEARER = re.compile(r"(Bearer\s+)\S+", re.I)
+
+
+class EndpointError(BackendError):
+    """The endpoint cannot serve any request (auth, unknown model, unreachable, unsupported
+    structured-output method). `fatal` tells a batch runner to stop instead of trying the next
+    document."""
+
+    fatal = True
+
+
+class _SchemaFailure(Exception):
+    def __init__(self, message: str, raw_content: Optional[str]):
+        super().__init__(message)
+        self.raw_content = raw_content
+
+
+class _CallFailed(Exception):
+    """One chunk call failed for good (retries/re-asks exhausted, or a non-retryable 4xx)."""
+
+
+@dataclass
+class _Usage:
+    prompt: int = 0
+    completion: int = 0
+
+
+class RateLimiter:
+    """Spaces request starts by 1/rps and lets a 429 pause every caller until Retry-After."""
+
+    def __init__(self, rps: Optional[float], *, clock=time.monotonic, sleep=asyncio.sleep):
+        self.interval = 1.0 / rps if rps else 0.0
+        self._next = 0.0
+        self._pause_until = 0.0
+        self._clock = clock
+        self._sleep = sleep
+
+    def pause(self, seconds: float) -> None:
+        self._pause_until = max(self._pause_until, self._clock() + seconds)
+
+    async def wait(self) -> None:
+        while True:
+            now = self._clock()
+            t = max(now, self._next, self._pause_until)
+            if self.interval:
+                self._next = t + self.interval  # reserve the slot before sleeping
+            if t > now:
+                await self._sleep(t - now)
+            if self._pause_until <= self._clock() + 1e-3:
+                return
+
+
+class OpenAIBackend:
+    name = "openai"
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        cache: Optional[ResponseCache] = None,
+        prompts: Optional[PromptSet] = None,
+    ):
+        self.settings = settings
+        self.model: Optional[str] = settings.model
+        self.method = settings.resolved_method()
+        self.prompts = prompts or load_prompts(settings.prompt_version)
+        self.prompt_version: Optional[str] = self.prompts.version
+        self.price: Optional[Price] = price_for(settings)
+        self.cache = cache
+        self.limiter = RateLimiter(settings.rps)
+        self._secret = settings.api_key.get_secret_value() if settings.api_key else None
+        self._fatal: Optional[EndpointError] = None
+        self._ever_ok = False
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._sem: Optional[asyncio.Semaphore] = None
+        self._http: Optional[httpx.AsyncClient] = None
+        self._runnable: Any = None
+        self._schema_id = hashlib.sha256(
+            json.dumps(Extraction.model_json_schema(), sort_keys=True).encode()).hexdigest()
+        #: how retries wait (tests record the delays instead of sleeping them)
+        self.sleep = asyncio.sleep
+        ensure_offline_tiktoken()
+        import langchain_openai  # noqa: F401  (heavy: import now, not inside the first request)
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings) -> "OpenAIBackend":
+        """A backend for these settings, with the response cache they name. Raises BackendError
+        for a setup a user must fix (no key and no base URL, unusable cache path)."""
+        if not settings.is_configured():
+            raise EndpointError(
+                "no model endpoint configured: set OPENAI_API_KEY (and optionally OPENAI_BASE_URL), "
+                "or pass --base-url for a local server"
+            )
+        path = settings.resolved_cache_path()
+        try:
+            cache = ResponseCache(path) if path is not None else None
+        except CacheError as e:
+            raise BackendError(str(e)) from None
+        return cls(settings, cache=cache)
+
+    # -- public API --------------------------------------------------------------------------
+
+    def chunks_for(self, doc: "Document", structure: "Structure") -> list[Chunk]:
+        s = self.settings
+        return chunk_document(doc.text, structure, max_tokens=s.max_chunk_tokens, route=s.route, model=s.model)
+
+    async def aextract(self, doc: "Document", structure: "Structure") -> BackendResult:
+        t0 = time.perf_counter()
+        self._check_fatal()
+        doc_key = self._doc_key(doc)
+        done = self._cached_document(doc_key)
+        if done is not None:
+            done.stats.seconds = round(time.perf_counter() - t0, 3)
+            return done
+        chunks = self.chunks_for(doc, structure)
+        stats = Stats(chars=len(doc.text), chunks=len(chunks))
+        jobs = [(c, p) for p in range(1, self.settings.passes + 1) for c in chunks]
+        results = await asyncio.gather(*(self._extract_chunk(c, p, stats) for c, p in jobs), return_exceptions=True)
+        for r in results:  # a cancelled batch must not be reported as failed calls
+            if isinstance(r, asyncio.CancelledError):
+                raise r
+        self._check_fatal()
+        items: list[RawItem] = []
+        failures = [r for r in results if isinstance(r, BaseException)]
+        grounder = Grounder(doc.text)
+        for (chunk, pass_no), r in zip(jobs, results):
+            if isinstance(r, BaseException):
+                continue
+            prev = None
+            for it in r.items:
+                # Place each quote in reading order within its chunk (see grounding) to name its
+                # section; the span travels as a hint that grounding re-checks, the same way for
+                # every backend. Fuzzy placements are left for grounding to redo.
+                al = grounder.align(it.quote, window=(chunk.start, chunk.end), after=prev)
+                if al is not None:
+                    prev = (al.start, al.end)
+                sure = al is not None and al.kind in ("exact", "normalized")
+                items.append(RawItem(
+                    category=it.category,
+                    quote=it.quote,
+                    text=display_text(doc.text[al.start:al.end]) if sure else "",
+                    section=chunk.section_at(al.start) if al is not None else chunk.section_path,
+                    start=al.start if sure else None,
+                    end=al.end if sure else None,
+                    window_start=chunk.start,
+                    window_end=chunk.end,
+                    pass_=pass_no,
+                ))
+        stats.failed_calls = len(failures)  # type: ignore[attr-defined]
+        if self.price is not None:
+            stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens), 6)
+        if jobs and len(failures) == len(jobs):
+            raise BackendError(f"all {len(jobs)} model calls failed; last error: {self.redact(str(failures[-1]))}")
+        if not failures:
+            self._remember_document(doc_key, items, chunks=len(chunks), calls=len(jobs), chars=len(doc.text))
+        stats.seconds = round(time.perf_counter() - t0, 3)
+        return BackendResult(items=items, stats=stats)
+
+    # -- whole-document cache entries -------------------------------------------------------------
+    # A document whose every call succeeded is also cached as a whole, keyed on its text and the
+    # settings that shape chunking, so a rerun skips chunking and per-chunk lookups entirely.
+    # Documents with failed calls are not; their successful chunks are still cached one by one.
+
+    def _doc_key(self, doc: "Document") -> Optional[str]:
+        if self.cache is None:
+            return None
+        s = self.settings
+        return cache_key(
+            model=s.model, base_url=s.base_url, method=self.method, temperature=s.temperature,
+            prompt_version=f"{self.prompts.version}:{self.prompts.sha256}", schema=self._schema_id,
+            messages={"document": hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+                      "route": s.route, "max_chunk_tokens": s.max_chunk_tokens, "passes": s.passes},
+        )
+
+    def _cached_document(self, key: Optional[str]) -> Optional[BackendResult]:
+        if self.cache is None or key is None:
+            return None
+        hit = self.cache.get(key)
+        if hit is None or not isinstance(hit.output, dict):
+            return None
+        try:
+            items = [RawItem.model_validate(i) for i in hit.output["items"]]
+            stats = Stats(chars=int(hit.output["chars"]), chunks=int(hit.output["chunks"]),
+                          cached_calls=int(hit.output["calls"]))
+        except (KeyError, TypeError, ValueError, ValidationError):
+            return None
+        stats.failed_calls = 0  # type: ignore[attr-defined]
+        return BackendResult(items=items, stats=stats)
+
+    def _remember_document(self, key: Optional[str], items: list[RawItem], *, chunks: int, calls: int,
+                           chars: int) -> None:
+        if self.cache is None or key is None:
+            return
+        out = {"items": [i.model_dump() for i in items], "chunks": chunks, "calls": calls, "chars": chars}
+        try:
+            self.cache.put(key, out, model=self.settings.model, prompt_version=self.prompts.version)
+        except CacheError:
+            pass
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            try:
+                await self._http.aclose()
+            except RuntimeError:  # its loop is gone already
+                pass
+            self._http = None
+        self._runnable = None
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+
+    def redact(self, message: str) -> str:
+        """A message safe to show: the key, key-like tokens and bearer headers masked."""
+        if self._secret:
+            message = message.replace(self._secret, "***")
+        message = _KEYLIKE.sub(r"\1***", message)
+        return _BEARER.sub(r"\1***", message)
+
+    # -- one chunk ---------------------------------------------------------------------------
+
+    def messages_for(self, chunk: Chunk, pass_no: int) -> list[dict[str, str]]:
+        return self.prompts.messages(chunk.text, chunk.section_path, pass_no=pass_no,
+                                     json_instructions=self.method == "json_mode")
+
+    async def _extract_chunk(self, chunk: Chunk, pass_no: int, stats: Stats) -> Extraction:
+        if not chunk.text.strip():  # never sent; chunking does not produce these, but be sure
+            return Extraction(items=[])
+        key = None
+        if self.cache is not None:
+            # the system prompt and examples are covered by the prompt set's content hash, so
+            # the variable part of the key is the user message: chunk text, section path, pass
+            key = cache_key(
+                model=self.settings.model, base_url=self.settings.base_url, method=self.method,
+                temperature=self.settings.temperature,
+                prompt_version=f"{self.prompts.version}:{self.prompts.sha256}",
+                schema=self._schema_id,
+                messages=self.prompts.render_user(chunk.text, chunk.section_path, pass_no),
+            )
+            hit = self.cache.get(key)
+            if hit is not None:
+                try:
+                    out = Extraction.model_validate(hit.output)
+                    stats.cached_calls += 1
+                    return out
+                except ValidationError:
+                    pass
+        messages = self.messages_for(chunk, pass_no)
+        usage = _Usage()
+        last: Optional[_SchemaFailure] = None
+        convo = list(messages)
+        try:
+            for _ask in range(self.settings.reasks + 1):
+                try:
+                    out = await self._request(convo, usage, stats)
+                except _SchemaFailure as e:
+                    last = e
+                    convo = convo + self._reask(e)
+                    continue
+                if self.cache is not None and key is not None:
+                    try:
+                        self.cache.put(key, out.model_dump(), model=self.settings.model,
+                                       prompt_version=self.prompts.version,
+                                       prompt_tokens=usage.prompt, completion_tokens=usage.completion)
+                    except CacheError:
+                        pass  # a read-only cache costs a rerun, not this result
+                return out
+        finally:
+            stats.prompt_tokens += usage.prompt
+            stats.completion_tokens += usage.completion
+        raise _CallFailed(f"output failed schema validation after {self.settings.reasks + 1} tries: {last}")
+
+    def _reask(self, e: _SchemaFailure) -> list[dict[str, str]]:
+        msgs = []
+        if e.raw_content:
+            msgs.append({"role": "assistant", "content": e.raw_content[:4000]})
+        msgs.append({"role": "user", "content": (
+            "Your previous answer did not match the required output schema "
+            f"({str(e)[:500]}). Answer again with only the JSON object "
+            '{"items": [{"category": "goal|achievement|problem|measure", "quote": "<verbatim text>"}]} '
+            "for the same excerpt."
+        )})
+        return msgs
+
+    async def _request(self, convo: list[dict[str, str]], usage: _Usage, stats: Stats) -> Extraction:
+        """One model answer, retried on transient failures; raises _SchemaFailure on bad output."""
+        s = self.settings
+        attempt = 0
+        while True:
+            self._check_fatal()
+            await self.limiter.wait()
+            self._check_fatal()
+            runnable = self._get_runnable()
+            async with self._semaphore():
+                self._check_fatal()
+                try:
+                    result = await runnable.ainvoke(convo)
+                    error: Optional[BaseException] = None
+                except (ValidationError, ValueError) as e:  # parse inside the client (json_schema)
+                    result, error = None, e
+                except openai.APIError as e:
+                    result, error = None, e
+            if error is None:
+                self._ever_ok = True
+                stats.llm_calls += 1
+                return self._parsed(result, convo, usage)
+            if isinstance(error, (ValidationError, ValueError)) and not isinstance(error, openai.APIError):
+                self._ever_ok = True
+                stats.llm_calls += 1
+                usage.prompt += self._estimate_prompt(convo)
+                raise _SchemaFailure(_short(error), None)
+            delay = self._classify(error, attempt)  # raises when not retryable
+            attempt += 1
+            if delay is None:
+                raise _CallFailed(self.redact(_describe(error)))
+            await self.sleep(delay)
+
+    def _parsed(self, result: Any, convo: list[dict[str, str]], usage: _Usage) -> Extraction:
+        raw = result.get("raw") if isinstance(result, dict) else None
+        meta = getattr(raw, "usage_metadata", None) or {}
+        if meta:
+            usage.prompt += int(meta.get("input_tokens") or 0)
+            usage.completion += int(meta.get("output_tokens") or 0)
+        else:
+            usage.prompt += self._estimate_prompt(convo)
+        parsed = result.get("parsed") if isinstance(result, dict) else result
+        if isinstance(parsed, Extraction):
+            return parsed
+        err = result.get("parsing_error") if isinstance(result, dict) else None
+        raise _SchemaFailure(_short(err) if err else "no structured output", _raw_text(raw))
+
+    def _estimate_prompt(self, convo: list[dict[str, str]]) -> int:
+        return sum(count_tokens(m["content"], self.settings.model) + 4 for m in convo)
+
+    def _classify(self, e: BaseException, attempt: int) -> Optional[float]:
+        """Seconds to wait before retrying `e`; None when it is not retryable for this chunk.
+        Fatal endpoint problems are recorded and raised."""
+        s = self.settings
+        where = s.endpoint_label()
+        if isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            self._set_fatal(f"the endpoint {where} rejected the API key ({_status(e)}): "
+                            "check OPENAI_API_KEY / --api-key")
+        if isinstance(e, openai.NotFoundError):
+            self._set_fatal(f"model '{s.model}' or its API path not found at {where} (404): "
+                            "check --model and --base-url (it usually ends in /v1)")
+        if isinstance(e, openai.BadRequestError):
+            msg = self.redact(getattr(e, "message", str(e)))
+            if re.search(r"response_format|json_schema|json_object|tool", msg, re.I):
+                self._set_fatal(f"the endpoint does not accept structured-output method '{self.method}': "
+                                f"{msg[:300]} — try --method function_calling or --method json_mode")
+            return None
+        retryable = isinstance(e, (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
+                                   openai.APIConnectionError)) or (
+            isinstance(e, openai.APIStatusError) and e.status_code in (408, 409, 425, 429) or
+            isinstance(e, openai.APIStatusError) and e.status_code >= 500)
+        if not retryable:
+            return None
+        if _cannot_connect(e) and not self._ever_ok and attempt >= min(1, s.max_retries):
+            # never answered and still refusing after a retry: a wrong URL or a stopped server,
+            # not a hiccup — say so once instead of backing off per chunk
+            self._set_fatal(f"cannot reach {where}: {_describe(e)} — is the server running and the "
+                            "base URL right?")
+        if attempt >= s.max_retries:
+            return None
+        delay = min(s.max_backoff, s.backoff * (2 ** attempt)) * (0.5 + random.random() / 2)
+        after = _retry_after(e)
+        if after is not None:
+            delay = min(s.max_backoff, max(after, 0.0))
+            if isinstance(e, openai.RateLimitError) or getattr(e, "status_code", 0) == 429:
+                self.limiter.pause(delay)  # the whole batch backs off, not just this call
+        return delay
+
+    def _set_fatal(self, message: str) -> None:
+        if self._fatal is None:
+            self._fatal = EndpointError(self.redact(message))
+        raise self._fatal
+
+    def _check_fatal(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
+
+    # -- per-event-loop resources ----------------------------------------------------------------
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        self._bind_loop()
+        assert self._sem is not None
+        return self._sem
+
+    def _bind_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        self._loop = loop
+        # Twice the connection limit may be in LangChain's hands at once, so the next requests are
+        # built (and answers parsed) while the connection pool keeps exactly `concurrency` in
+        # flight — client CPU then overlaps the network wait instead of adding to it.
+        self._sem = asyncio.Semaphore(2 * self.settings.concurrency)
+        self._http = None
+        self._runnable = None
+
+    def _get_runnable(self) -> Any:
+        self._bind_loop()
+        if self._runnable is None:
+            from langchain_openai import ChatOpenAI
+
+            s = self.settings
+            # The connection pool is what enforces `concurrency` (HTTP/1.1: one request per
+            # connection); waiting for a free connection is not part of a request's timeout.
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
+                limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+            )
+            kwargs: dict[str, Any] = dict(
+                model=s.model,
+                base_url=s.base_url,
+                api_key=self._secret or "not-needed",
+                timeout=s.timeout,
+                max_retries=0,
+                http_async_client=self._http,
+                use_responses_api=False,
+            )
+            if not _NO_TEMPERATURE.match(s.model.split("/")[-1]):
+                kwargs["temperature"] = s.temperature
+            llm = ChatOpenAI(**kwargs)
+            self._runnable = llm.with_structured_output(Extraction, method=self.method, include_raw=True)
+        return self._runnable
+
+
+def _cannot_connect(e: BaseException) -> bool:
+    """No connection could be opened (refused, unknown host) — unlike a dropped or timed-out one."""
+    if not isinstance(e, openai.APIConnectionError) or isinstance(e, openai.APITimeoutError):
+        return False
+    cause, seen = e.__cause__ or e.__context__, 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, (httpx.ConnectError, ConnectionRefusedError)):
+            return True
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return False
+
+
+def _retry_after(e: BaseException) -> Optional[float]:
+    resp = getattr(e, "response", None)
+    headers = getattr(resp, "headers", None)
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    v = headers.get("retry-after")
+    if not v:
+        return None
+    try:
+        return float(v)
+    except ValueError:
+        try:
+            dt = email.utils.parsedate_to_datetime(v)
+            return max(0.0, dt.timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _status(e: BaseException) -> str:
+    code = getattr(e, "status_code", None)
+    return f"HTTP {code}" if code else type(e).__name__
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, openai.APITimeoutError):
+        return "request timed out"
+    if isinstance(e, openai.APIConnectionError):
+        # the innermost cause says what happened ("[Errno 111] Connection refused", "Server
+        # disconnected without sending a response", a DNS failure)
+        detail, cause, seen = "", e.__cause__ or e.__context__, 0
+        while cause is not None and seen < 10:
+            if str(cause):
+                detail = str(cause)
+            cause, seen = cause.__cause__ or cause.__context__, seen + 1
+        return f"connection failed ({detail})" if detail else "connection failed"
+    if isinstance(e, openai.APIStatusError):
+        return f"HTTP {e.status_code}: {getattr(e, 'message', '')}"[:400]
+    return f"{type(e).__name__}: {e}"[:400]
+
+
+def _short(e: Any) -> str:
+    if isinstance(e, ValidationError):
+        errs = e.errors()
+        first = errs[0] if errs else {}
+        loc = ".".join(str(x) for x in first.get("loc", ()))
+        return f"{len(errs)} validation error(s), first at '{loc}': {first.get('msg', '')}"[:300]
+    return str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+
+
+def _raw_text(raw: Any) -> Optional[str]:
+    if raw is None:
+        return None
+    calls = getattr(raw, "tool_calls", None) or []
+    if calls:
+        return json.dumps(calls[0].get("args", {}), ensure_ascii=False)
+    extra = getattr(raw, "additional_kwargs", {}) or {}
+    if extra.get("tool_calls"):
+        return str(extra["tool_calls"][0].get("function", {}).get("arguments", ""))
+    content = getattr(raw, "content", None)
+    return content if isinstance(content, str) else None

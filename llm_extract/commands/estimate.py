@@ -1,0 +1,81 @@
+"""`llm-extract estimate PATH...`: prompt tokens and cost an LLM run would need, sending nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+
+def estimate_command(
+    paths: list[Path] = typer.Argument(..., help="Report files (.txt .md .docx .pdf) and/or folders (searched recursively)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model to price (env LLM_EXTRACT_MODEL; default gpt-4o-mini)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Endpoint the run would use; decides the structured-output method when --method is not given."),
+    method: Optional[str] = typer.Option(None, "--method", help="json_schema, function_calling or json_mode (json_mode adds the output format to the prompt)."),
+    route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections, the default) or all."),
+    passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk."),
+    max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help="Token budget of report text per chunk."),
+    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help="Prompt set (default v1)."),
+    price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per 1M prompt tokens (overrides the price table)."),
+    price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per 1M completion tokens (overrides the price table)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (same keys as the extract settings)."),
+) -> None:
+    """Print the prompt tokens and cost a run would need per report, without sending anything.
+
+    Uses the run's own chunking, routing and prompts; completion tokens are an estimate (about
+    60% of the report text sent, since the answer quotes it).
+    """
+    from ..estimate import estimate_paths
+    from ..prompts import PromptError
+    from ..settings import LLMSettings, SettingsError
+
+    overrides = dict(model=model, base_url=base_url, method=method, route=route, passes=passes,
+                     max_chunk_tokens=max_chunk_tokens, prompt_version=prompt_version,
+                     price_input=price_input, price_output=price_output)
+    try:
+        settings = LLMSettings.load(overrides, config)
+        result = estimate_paths(paths, settings)
+    except (SettingsError, PromptError) as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        raise typer.Exit(2)
+    if not result.docs:
+        err.print("[red]error:[/red] no report files found (supported: .txt .md .docx .pdf)", highlight=False)
+        raise typer.Exit(2)
+
+    priced = result.price is not None
+    t = Table(title=f"estimate: {settings.model} ({result.method}, route={settings.route}, passes={settings.passes})")
+    t.add_column("doc", no_wrap=True, min_width=min(40, max(len(d.doc_id) for d in result.docs)))
+    t.add_column("chunks", justify="right")
+    t.add_column("calls", justify="right")
+    t.add_column("text sent", justify="right")
+    t.add_column("prompt tokens", justify="right")
+    t.add_column("completion (est.)", justify="right")
+    t.add_column("cost USD", justify="right")
+    for d in result.docs:
+        if d.error:
+            t.add_row(d.doc_id, "", "", "", "", "", f"[red]failed: {d.error}[/red]")
+            continue
+        share = f"{d.text_tokens / d.all_text_tokens:.0%}" if d.all_text_tokens else "-"
+        t.add_row(d.doc_id, str(d.chunks), str(d.calls), f"{d.text_tokens:,} ({share})", f"{d.prompt_tokens:,}",
+                  f"{d.completion_tokens:,}", f"{d.cost:.4f}" if d.cost is not None else "?")
+    if len(result.ok) > 1:
+        t.add_row("[bold]total[/bold]", str(int(result.total("chunks"))), str(int(result.total("calls"))),
+                  f"{int(result.total('text_tokens')):,}", f"{int(result.total('prompt_tokens')):,}",
+                  f"{int(result.total('completion_tokens')):,}",
+                  f"{result.cost:.4f}" if result.cost is not None else "?")
+    out.print(t)
+    if not priced:
+        err.print(f"[yellow]note:[/yellow] no price known for model '{settings.model}': pass --price-input/--price-output",
+                  highlight=False)
+    else:
+        out.print(f"prices: ${result.price.input:g} / ${result.price.output:g} per 1M prompt / completion tokens; "
+                  "nothing was sent", highlight=False)
+    failed = [d for d in result.docs if d.error]
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,101 @@
+"""What an LLM run would cost, computed offline: same chunking, routing and prompts as the real
+run, tokens counted with tiktoken, prices from the price table. Nothing is sent anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .chunking import chunk_document
+from .loaders import LoadError, load
+from .pricing import Price, price_for
+from .prompts import load_prompts
+from .settings import LLMSettings
+from .structure import analyze
+from .tokens import count_tokens
+
+#: Completion tokens per chunk token: the answer quotes most of a relevant chunk, plus JSON.
+COMPLETION_RATIO = 0.6
+COMPLETION_OVERHEAD = 20
+#: Chat-format tokens per message and per request (OpenAI's documented accounting).
+PER_MESSAGE, PER_REQUEST = 4, 3
+
+
+@dataclass
+class DocEstimate:
+    doc_id: str
+    source: str
+    chunks: int = 0
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0  # estimated
+    text_tokens: int = 0  # report text actually sent (after routing), per pass
+    all_text_tokens: int = 0  # report text if every section were sent
+    cost: Optional[float] = None
+    error: Optional[str] = None
+
+
+@dataclass
+class Estimate:
+    model: str
+    method: str
+    price: Optional[Price]
+    docs: list[DocEstimate] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[DocEstimate]:
+        return [d for d in self.docs if d.error is None]
+
+    def total(self, attr: str) -> float:
+        return sum(getattr(d, attr) or 0 for d in self.ok)
+
+    @property
+    def cost(self) -> Optional[float]:
+        return None if self.price is None else sum(d.cost or 0.0 for d in self.ok)
+
+
+def estimate_document(text: str, settings: LLMSettings, *, doc_id: str = "doc", source: str = "") -> DocEstimate:
+    st = analyze(text)
+    prompts = load_prompts(settings.prompt_version)
+    method = settings.resolved_method()
+    chunks = chunk_document(text, st, max_tokens=settings.max_chunk_tokens, route=settings.route, model=settings.model)
+    est = DocEstimate(doc_id=doc_id, source=source, chunks=len(chunks))
+    if settings.route != "all":
+        est.all_text_tokens = sum(c.tokens for c in chunk_document(
+            text, st, max_tokens=settings.max_chunk_tokens, route="all", model=settings.model))
+    else:
+        est.all_text_tokens = sum(c.tokens for c in chunks)
+    fixed: Optional[int] = None  # system + few-shot tokens, the same for every call
+    for c in chunks:
+        est.text_tokens += c.tokens
+        for p in range(1, settings.passes + 1):
+            msgs = prompts.messages(c.text, c.section_path, pass_no=p, json_instructions=method == "json_mode")
+            if fixed is None:
+                fixed = sum(count_tokens(m["content"], settings.model) + PER_MESSAGE for m in msgs[:-1])
+            est.prompt_tokens += fixed + count_tokens(msgs[-1]["content"], settings.model) + PER_MESSAGE + PER_REQUEST
+            est.completion_tokens += int(c.tokens * COMPLETION_RATIO) + COMPLETION_OVERHEAD
+            est.calls += 1
+    price = price_for(settings)
+    if price is not None:
+        est.cost = price.cost(est.prompt_tokens, est.completion_tokens)
+    return est
+
+
+def estimate_paths(paths: Iterable[Path], settings: LLMSettings) -> Estimate:
+    """Estimates for report files (folders are searched like `extract` does); a file that cannot
+    be loaded is listed with its error."""
+    from .batch import discover
+
+    files, problems = discover(list(paths))
+    result = Estimate(model=settings.model, method=settings.resolved_method(), price=price_for(settings))
+    for p in problems:
+        result.docs.append(DocEstimate(doc_id=p.doc_id, source=p.path, error=p.error))
+    for f in files:
+        try:
+            doc = load(f)
+        except LoadError as e:
+            result.docs.append(DocEstimate(doc_id=f.stem, source=str(f), error=str(e)))
+            continue
+        result.docs.append(estimate_document(doc.text, settings, doc_id=doc.doc_id, source=str(f)))
+    return result
