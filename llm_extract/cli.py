@@ -71,6 +71,10 @@ def extract_command(
     passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk, merged (recall)."),
     route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections) or all."),
     prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help="Prompt set to use (default v1)."),
+    max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help="Token budget of report text per LLM call."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature (default 0)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per LLM request."),
+    max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Retries per call on 429/5xx/timeouts."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache file (default: user cache dir)."),
     no_cache: Optional[bool] = typer.Option(None, "--no-cache", help="Do not read or write the response cache."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar or summary table; failures are still reported."),
@@ -91,6 +95,7 @@ def extract_command(
     settings = dict(
         model=model, base_url=base_url, concurrency=concurrency, rps=rps, method=method, passes=passes,
         route=route, prompt_version=prompt_version, cache_path=cache, no_cache=no_cache,
+        max_chunk_tokens=max_chunk_tokens, temperature=temperature, timeout=timeout, max_retries=max_retries,
     )
     try:
         chosen = backend

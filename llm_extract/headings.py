@@ -42,6 +42,9 @@ class Marker:
     length: int  # characters of the marker itself (incl. trailing spaces/punct)
 
 
+_ANY_MARKER = re.compile("|".join(f"(?P<{style}>{rx.pattern.lstrip('^')})" for style, rx, _ in MARKERS))
+_RANKS = {style: rank for style, _, rank in MARKERS}
+
 #: Characters a marker can start with: one cheap test before trying the marker patterns.
 _MARKER_START = set(CN_NUM) | set("（(①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳第首其再最0123456789")
 
@@ -50,11 +53,11 @@ def match_marker(line: str) -> Optional[Marker]:
     """The enumeration/heading marker a stripped line starts with, if any."""
     if not line or line[0] not in _MARKER_START:
         return None
-    for style, rx, rank in MARKERS:
-        m = rx.match(line)
-        if m:
-            return Marker(style, rank, m.end())
-    return None
+    m = _ANY_MARKER.match(line)  # one pass; alternation order = MARKERS order, so first style wins
+    if m is None:
+        return None
+    style = m.lastgroup
+    return Marker(style, _RANKS[style], m.end())
 
 
 def split_title(body: str) -> tuple[str, str]:
