@@ -120,3 +120,18 @@ def test_meta_from_labels_and_sentences():
 def test_meta_leaves_unstated_fields_empty():
     m = extract_meta("这是一段没有任何元数据的文字。", [])
     assert m.self_score is None and m.grade is None and m.report_date is None
+
+
+def test_problem_section_that_also_reports_results_and_remedies():
+    text = (
+        "五、存在的问题及原因分析\n"
+        "（一）免疫规划项目。2024 年度绩效目标基本达成，未出现明显偏离情况。\n"
+        "（二）计划生育项目。存在部分对象未发放待遇的情况，主要原因是信息更新不及时。"
+        "为解决这些问题，我们制定了以下改进措施：\n"
+        "一是建立信息共享机制。定期比对数据。\n"
+        "二是做好年审工作。逐户核查。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["achievement"] == ["（一）免疫规划项目。2024 年度绩效目标基本达成，未出现明显偏离情况。"]
+    assert cats["problem"] == ["（二）计划生育项目。存在部分对象未发放待遇的情况，主要原因是信息更新不及时。"]
+    assert cats["measure"] == ["一是建立信息共享机制。定期比对数据。", "二是做好年审工作。逐户核查。"]

@@ -25,7 +25,7 @@ WEAK_PROBLEM = re.compile(
 STRONG_MEASURE = re.compile(
     r"^(下一步|今后|下阶段|下一阶段|接下来|明年|来年|20\d\d年(?=.{0,10}将))"
     r"|下一步[，,]|下一步(工作|计划|打算|我)"
-    r"|我(局|委|单位|中心|院|部门|们)(将|要|会|拟)"
+    r"|我(局|委|单位|中心|院|部门|们)(将|要|会|拟|计划|准备)"
     r"|将(进一步|继续|持续|加大|加强|加快|着力|全力|切实|积极|认真|重点|不断|逐步|强化|完善|推进|推动"
     r"|建立|健全|优化|落实|做好|严格|坚持|深化|抓好|提升|提高)"
     r"|^建议|(拟|计划)(于|在|对|将|进一步|开展|实施)"
@@ -38,6 +38,14 @@ WEAK_MEASURE = re.compile(
 
 #: A target set for the evaluated year ("2024 年底前，…要达到基本标准").
 GOAL_CUE = re.compile(r"年底前|年内(完成|实现|达到)|力争|目标(是|为)|(计划|预计)(完成|实现|达到)|要(求)?达到")
+
+#: A target reported as met ("绩效目标基本达成", "未出现明显偏离"): a result, wherever it stands.
+GOAL_MET = re.compile(r"目标(已|均|基本|全面)?(顺利|全面|基本)?(达成|完成|实现)|未出现(明显)?偏(离|差)")
+
+#: A lead-in that announces remedies ("…制定并推进了以下具体核查与改进措施：", "将着重推进以下工作：").
+MEASURE_LEADIN = re.compile(
+    r"(措施|举措|计划|打算|做法|工作)[:：]$|(?<!现)(将|拟|计划)[^。]{0,30}(以下|如下)[^。]{0,12}[:：]$"
+)
 
 #: Signature / date lines closing a report or a table: never items.
 SIGNATURE = re.compile(r"(负责人|填表人|联系电话|盖章|公章|签字|签名)|^\S{0,30}20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")

@@ -11,6 +11,8 @@ from ..textview import trim_spans
 from .cues import (
     ACHIEVED,
     GOAL_CUE,
+    GOAL_MET,
+    MEASURE_LEADIN,
     HAS_FIGURE,
     PROCESS_SENTENCE,
     SIGNATURE,
@@ -45,7 +47,13 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
     if kind == "measures":
         return "measure"
     if kind == "problems":
-        return "measure" if is_strong_measure(s) and not is_strong_problem(s) else "problem"
+        if GOAL_MET.search(s) and not is_strong_problem(s):
+            return "achievement"  # "2024 年度绩效目标基本达成，未出现明显偏离" under a problems heading
+        if is_strong_measure(s) and not is_strong_problem(s):
+            return "measure"
+        if is_strong_problem(s) or WEAK_PROBLEM.search(s):
+            return "problem"
+        return None  # uncued: continues the statement it belongs to (see paragraph_items)
     if kind == "goals":
         if is_strong_measure(s):
             return "measure"
@@ -100,6 +108,17 @@ def _mixed_default(section_title: str) -> str:
     return min(order)[1] if order else "problem"
 
 
+def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A point's short opening title ("（一）基本公共卫生服务项目。") is read with the sentence after it,
+    so it takes that sentence's category instead of being judged on its own."""
+    if len(spans) >= 2:
+        a, b = spans[0]
+        first = text[a:b]
+        if len(first) <= 22 and match_marker(first.strip()) is not None:
+            return [(a, spans[1][1]), *spans[2:]]
+    return spans
+
+
 def _enumerated(s: str) -> bool:
     mk = match_marker(s.strip())
     return mk is not None and mk.style in ("shi", "num", "pnum", "circ", "ord")
@@ -118,14 +137,14 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     compact = "".join(text[block.start:block.end].split())
     if len(compact) <= 60 and SIGNATURE.search(compact):
         return
-    if len(compact) <= 80 and compact.endswith(("：", ":")) and kind != "mixed":
-        lead = _sentence_category(compact, kind)
+    if len(compact) <= 80 and compact.endswith(("：", ":")) and kind != "mixed" and not re.search(r"[。！？!?；;]", compact):
+        lead = "measure" if MEASURE_LEADIN.search(compact) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
         return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own
     whole_kinds = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
     for a, b in points(text, block.start, block.end):
         seg = text[a:b]
-        if kind in whole_kinds and kind != "achievements":
+        if kind in whole_kinds and kind not in ("achievements", "problems"):
             cat = _sentence_category(seg[:80], kind) if kind != "measures" else "measure"
             if kind == "problems" and cat == "measure" and not is_strong_measure(seg[:40]):
                 cat = "problem"
@@ -134,19 +153,21 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         # sentence-level decisions, grouped into runs of one category
         default = _mixed_default(section.title) if kind == "mixed" else None
         run: Optional[list] = None
-        for sa, sb in sentence_spans(text, a, b):
+        for si, (sa, sb) in enumerate(_with_titles_attached(text, sentence_spans(text, a, b))):
             s = text[sa:sb]
             cat = _sentence_category(s, kind)
+            if s.rstrip().endswith(("：", ":")) and MEASURE_LEADIN.search(s):
+                cat = "measure"
             enum = _enumerated(s)
             listed = ctx.get("list_cat")
-            if kind in ("other", "achievements", "mixed") and listed and enum and cat not in ("problem", "measure"):
+            if kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
                 cat = listed  # an uncued point of an open problem/measure enumeration
             elif cat in ("problem", "measure") and (
                 s.rstrip().endswith(("：", ":")) or (enum and kind == "other")
             ):  # a lead-in opens a list; so does a cued first point where headings say nothing
                 ctx["list_cat"] = cat
-            elif not enum and cat not in ("problem", "measure"):
-                ctx["list_cat"] = None
+            elif si == 0 and not enum and cat not in ("problem", "measure"):
+                ctx["list_cat"] = None  # a new unnumbered statement closes the enumeration
             if cat in ("problem", "measure") and len(s) <= 30 and s.rstrip().endswith(("：", ":")):
                 if run:
                     yield tuple(run)  # type: ignore[misc]
@@ -154,6 +175,9 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 continue  # "存在的问题主要有：" introduces the points; it is not one
             if cat is None and kind == "mixed":
                 cat = default
+            if cat is None and kind == "problems":
+                # an uncued sentence continues the current statement; a point opens as a problem
+                cat = run[2] if run else (listed or "problem")
             if (
                 kind == "achievements"
                 and cat in ("achievement", "goal")
