@@ -29,6 +29,9 @@ def merge_items(items: list[Item], *, text: Optional[str] = None, min_overlap: f
     union that neither item covers alone; without it the union's quote is stitched from the two."""
     grounded = [it for it in items if it.start is not None and it.end is not None]
     loose = [it for it in items if it.start is None or it.end is None]
+    if not loose and not _any_overlap(grounded):
+        # the common case (rules output, one pass): nothing to merge, only order
+        return sorted(grounded, key=lambda i: (i.start, i.end, i.category))
     out: list[Item] = []
     by_cat: dict[str, list[Item]] = {}
     for it in grounded:
@@ -57,6 +60,16 @@ def merge_items(items: list[Item], *, text: Optional[str] = None, min_overlap: f
             seen.add(key)
             out.append(it)
     return sorted(out, key=lambda i: (i.start if i.start is not None else 1 << 60, i.end or 0, i.category))
+
+
+def _any_overlap(items: list[Item]) -> bool:
+    """Whether two items of one category share any character (one pass over the sorted spans)."""
+    last_end: dict[str, int] = {}
+    for it in sorted(items, key=lambda i: (i.start, i.end)):
+        if it.start < last_end.get(it.category, -1):
+            return True
+        last_end[it.category] = max(last_end.get(it.category, -1), it.end)
+    return False
 
 
 def _overlap(a: Item, b: Item) -> int:
