@@ -104,18 +104,12 @@ class Bullet(BaseModel):
     end: Optional[int] = None
 
 
-class IndicatorRow(BaseModel):
+class IndicatorRow(Indicator):
+    """An indicator row of the contract, with the report it came from and whether it missed."""
+
     doc_id: str
     unit: Optional[str] = None
     year: Optional[int] = None
-    level1: str = ""
-    level2: str = ""
-    name: str = ""
-    target: str = ""
-    actual: str = ""
-    weight: str = ""
-    score: str = ""
-    note: str = ""
     missed: bool = False
     missed_reason: str = ""
 
@@ -475,8 +469,8 @@ def missed_target(ind: Indicator) -> Optional[str]:
 def _indicator_row(rep: Report, ind: Indicator) -> IndicatorRow:
     reason = missed_target(ind)
     return IndicatorRow(
-        doc_id=rep.doc_id, unit=rep.meta.unit_name, year=rep.meta.year, level1=ind.level1, level2=ind.level2,
-        name=ind.name, target=ind.target, actual=ind.actual, weight=ind.weight, score=ind.score, note=ind.note,
+        **ind.model_dump(include=set(Indicator.model_fields) - {"table", "start", "end"}),
+        doc_id=rep.doc_id, unit=rep.meta.unit_name, year=rep.meta.year,
         missed=reason is not None, missed_reason=reason or "",
     )
 
