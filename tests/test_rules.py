@@ -135,3 +135,10 @@ def test_problem_section_that_also_reports_results_and_remedies():
     assert cats["achievement"] == ["（一）免疫规划项目。2024 年度绩效目标基本达成，未出现明显偏离情况。"]
     assert cats["problem"] == ["（二）计划生育项目。存在部分对象未发放待遇的情况，主要原因是信息更新不及时。"]
     assert cats["measure"] == ["一是建立信息共享机制。定期比对数据。", "二是做好年审工作。逐户核查。"]
+
+
+def test_table_items_carry_the_table_title_as_section():
+    text = "附件2\n2024年度整体支出绩效自评表\n\n" + TABLE
+    items = run(text)
+    goals = [it for it in items if it.category == "goal"]
+    assert goals and all(it.section == "2024年度整体支出绩效自评表" for it in goals)

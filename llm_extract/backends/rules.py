@@ -15,6 +15,12 @@ def item_text(quote: str, limit: int = 120) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def table_title(text: str, table_start: int) -> str:
+    """The line just above a table ("2024 年度预算单位整体支出绩效自评表"), used as its section path."""
+    before = text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip()
+    return before if 0 < len(before) <= 40 else ""
+
+
 class RulesBackend(SyncBackend):
     name = "rules"
     model = None
@@ -38,9 +44,11 @@ class RulesBackend(SyncBackend):
                 spans = table_items(text, block.table).items
             else:
                 continue
+            where = section.path_str
+            if block.kind == "table":
+                title = table_title(text, block.start)
+                where = " > ".join(p for p in (where, title) if p)
             for s, e, cat in spans:
                 q = text[s:e]
-                raw.append(
-                    RawItem(category=cat, quote=q, text=item_text(q), section=section.path_str, start=s, end=e)
-                )
+                raw.append(RawItem(category=cat, quote=q, text=item_text(q), section=where, start=s, end=e))
         return BackendResult(items=raw)
