@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Optional
 
 from .document import Document
@@ -46,7 +45,6 @@ _CUE_RX = {k: re.compile("|".join(map(re.escape, v))) for k, v in _CUES.items()}
 _PROCESS_RX = re.compile("|".join(map(re.escape, _PROCESS_CUES)))
 
 
-@lru_cache(maxsize=8192)
 def classify_heading(title: str) -> Optional[str]:
     """The section kind a heading announces, or None when it carries no cue."""
     t = "".join(title.split())
