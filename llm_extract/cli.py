@@ -149,13 +149,13 @@ def extract_command(
 
 def _summary_table(outcomes, out_dir: Path) -> None:
     t = Table(title=f"llm-extract → {out_dir}", show_lines=False)
-    t.add_column("doc")
-    t.add_column("unit")
+    t.add_column("doc", overflow="fold")
+    t.add_column("unit", overflow="fold")
     t.add_column("year", justify="right")
-    for c in CATEGORIES:
-        t.add_column(c + "s", justify="right")
-    t.add_column("indicators", justify="right")
-    t.add_column("status")
+    for head in ("goals", "achv.", "probs", "meas."):
+        t.add_column(head, justify="right")
+    t.add_column("ind.", justify="right")
+    t.add_column("status", overflow="fold")
     style = {"ok": "green", "skipped": "cyan", "failed": "red"}
     for o in outcomes:
         t.add_row(
