@@ -12,12 +12,21 @@ from typing import Optional
 
 CN_NUM = "一二三四五六七八九十百零〇两"
 
+#: Measure words after a number: "1.5万人次", "12 个项目" are figures, not outline numbers.
+_UNITS = "万亿千百元人个次家倍项台所名份户例张条起剂场批床辆年月日天周岁%％"
+
 #: (style, regex for the marker at the start of a stripped line, rank). Order matters: first match wins.
 MARKERS: list[tuple[str, re.Pattern[str], int]] = [
     ("part", re.compile(rf"^第[{CN_NUM}\d]{{1,3}}(?:部分|章|篇|节)\s*[、.．：:]?\s*"), 0),
     ("cn", re.compile(rf"^[{CN_NUM}]{{1,3}}\s*[、.．]\s*"), 1),
     ("pcn", re.compile(rf"^[（(]\s*[{CN_NUM}]{{1,3}}\s*[）)]\s*[.．、]?\s*"), 2),
+    # decimal outline numbering: "4.2.1 …", "4.2 存在的问题" (before "num", which refuses "4.2")
+    ("dec3", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}(?![\d.])\s*"), 3),
+    ("dec2", re.compile(rf"^\d{{1,2}}\.\d{{1,2}}(?![\d.%])\s*(?=[^\d\s%])(?![{_UNITS}])"), 2),
     ("num", re.compile(r"^\d{1,2}\s*(?:[、．]|\.(?!\d))\s*"), 3),
+    ("rpar", re.compile(r"^\d{1,2}\s*[）)]\s*"), 4),
+    # "3 绩效评价结论": a bare number, a space, then a CJK title
+    ("dec1", re.compile(rf"^\d{{1,2}}[ \t\u3000]+(?=[\u4e00-\u9fff])(?![{_UNITS}])"), 1),
     ("pnum", re.compile(r"^[（(]\s*\d{1,2}\s*[）)]\s*[.．、]?\s*"), 4),
     ("circ", re.compile(r"^[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳]\s*"), 5),
     ("shi", re.compile(rf"^(?:[{CN_NUM}]{{1,3}}|其[{CN_NUM}])是\s*[，,：:]?"), 6),

@@ -122,7 +122,7 @@ class Structure:
         return [b for b in self.blocks if b.section == section.index]
 
 
-_RANK = {"cn": 1, "pcn": 2, "num": 3, "pnum": 4, "circ": 5}
+_RANK = {"cn": 1, "dec1": 1, "pcn": 2, "dec2": 2, "num": 3, "dec3": 3, "pnum": 4, "rpar": 4, "circ": 5}
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 
 
@@ -230,10 +230,10 @@ def analyze(doc: Document | str) -> Structure:
             continue
         lead = len(line) - len(line.lstrip())
         ls, le = pos + lead, pos + len(line.rstrip())
-        cand = _heading_candidate(stripped, last_line_ends_open and para is not None)
+        cand = _heading_candidate(_unbold(stripped), last_line_ends_open and para is not None)
         if cand is None and not st.blocks and para is None and _is_title(stripped):
             cand = ("title", stripped, None)
-        if cand is not None and cand[0] in ("pcn", "num", "pnum", "circ"):
+        if cand is not None and cand[0] in ("pcn", "num", "pnum", "circ", "rpar"):
             nxt = _next_marker_style(text, nl + 1, next_table.start if next_table else n)
             if nxt == cand[0] or nxt in ("cn", "md", "end") or (
                 nxt in _RANK and _RANK[nxt] < _RANK[cand[0]] and ordinal(text[nl + 1:].lstrip()) > 1
@@ -259,6 +259,13 @@ def analyze(doc: Document | str) -> Structure:
     close_para()
     _finish(st)
     return st
+
+
+def _unbold(line: str) -> str:
+    """A line wrapped in markdown emphasis ("**三、主要成效**") read without the markers."""
+    if line.startswith(("**", "__")) and line.rstrip("。：:").endswith(("**", "__")) and len(line) > 4:
+        return line.replace("**", "").replace("__", "").strip()
+    return line
 
 
 def _is_title(line: str) -> bool:

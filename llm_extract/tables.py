@@ -7,6 +7,7 @@ The .docx loader renders real tables in the same shape, so this one parser serve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -45,7 +46,40 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 
 def find_tables(text: str) -> list[Table]:
-    """All tab-indented table regions of `text`, in order."""
+    """All tables of `text` in order: Word exports (tab-indented cells) and markdown pipe tables."""
+    tables = find_tab_tables(text) + find_pipe_tables(text)
+    return sorted(tables, key=lambda t: t.start)
+
+
+_PIPE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.M)
+_PIPE_SEPARATOR = re.compile(r"^[\s|:\-]+$")
+
+
+def find_pipe_tables(text: str) -> list[Table]:
+    """Markdown pipe tables ("| 三级指标 | 年度指标值 |"), separator rows dropped, cells trimmed."""
+    if "|" not in text:
+        return []
+    tables: list[Table] = []
+    prev_end = -2
+    for m in _PIPE_ROW.finditer(text):
+        line_start, line_end = m.start(), m.end()
+        if line_start != prev_end + 1 or not tables:
+            tables.append(Table(start=line_start, end=line_end))
+        prev_end = line_end
+        t = tables[-1]
+        t.end = line_end
+        line = m.group(0)
+        if _PIPE_SEPARATOR.match(line):
+            continue
+        bars = [i for i, ch in enumerate(line) if ch == "|" and (i == 0 or line[i - 1] != "\\")]
+        spans = [[line_start + a + 1, line_start + b] for a, b in zip(bars, bars[1:])]
+        if spans:
+            t.rows.append(_row(text, spans))
+    return [t for t in tables if len(t.rows) >= 2]
+
+
+def find_tab_tables(text: str) -> list[Table]:
+    """All tab-indented (Word export) table regions of `text`, in order."""
     if "\n\t" not in text and not text.startswith("\t"):
         return []  # no cell lines at all: the common case for narrative reports
     lines = _lines(text)

@@ -142,3 +142,39 @@ def test_table_items_carry_the_table_title_as_section():
     items = run(text)
     goals = [it for it in items if it.category == "goal"]
     assert goals and all(it.section == "2024年度整体支出绩效自评表" for it in goals)
+
+
+def test_markdown_pipe_tables_give_items_and_indicator_rows():
+    text = (
+        "## 二、年度目标完成情况\n\n"
+        "| 预期目标 | 实际完成情况 |\n|---|---|\n"
+        "| 完成传染病报告审核 | 审核报告卡 5200 张 |\n| 开展慢病筛查 | 筛查 1.2 万人 |\n\n"
+        "| 一级指标 | 二级指标 | 三级指标 | 年度指标值 | 实际完成值 | 分值 | 得分 | 偏差原因分析及改进措施 |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| 产出指标 | 数量指标 | 筛查人数 | ≥1 万人 | 1.2 万人 | 10 | 10 | |\n"
+        "| | 质量指标 | 随访率 | ≥90% | 85% | 10 | 8 | 人员不足，随访滞后；加强人员培训 |\n"
+    )
+    doc = Document.from_text(text)
+    st = analyze(doc)
+    rows = [r for t in st.tables for r in table_items(text, t).indicators]
+    assert [(r.level1, r.level2, r.name, r.target, r.actual) for r in rows] == [
+        ("产出指标", "数量指标", "筛查人数", "≥1 万人", "1.2 万人"),
+        ("产出指标", "质量指标", "随访率", "≥90%", "85%"),
+    ]
+    cats = by_cat(run(text))
+    assert cats["goal"][:2] == ["完成传染病报告审核", "开展慢病筛查"]
+    assert "审核报告卡 5200 张" in cats["achievement"] and "筛查 1.2 万人" in cats["achievement"]
+    assert any("随访滞后" in q for q in cats["problem"])
+    assert any("加强人员培训" in q for q in cats["measure"])
+
+
+def test_decimal_outline_headings():
+    text = "1 基本情况\n本局负责全县卫生工作。\n\n4 绩效分析\n4.1 主要成效\n全年完成门诊10万人次。\n4.2 存在的问题\n基层人员不足。\n5 下一步工作计划\n1）加强培训。\n2）完善制度。\n"
+    st = analyze(text)
+    kinds = {s.title: s.kind for s in st.sections[1:]}
+    assert kinds["4.2 存在的问题"] == "problems" and kinds["5 下一步工作计划"] == "measures"
+    assert [s.title for s in st.sections if s.parent and st.sections[s.parent].title == "4 绩效分析"] == [
+        "4.1 主要成效", "4.2 存在的问题"]
+    cats = by_cat(run(text))
+    assert cats["measure"] == ["1）加强培训。", "2）完善制度。"]
+    assert cats["problem"] == ["基层人员不足。"]

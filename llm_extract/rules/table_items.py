@@ -117,14 +117,20 @@ def _table_items(text: str, table: Table) -> TableResult:
         row = rows[i]
         gc = _goal_columns(row)
         if gc is not None and i + 1 < len(rows):
-            data = rows[i + 1]
-            n = len(data.cells)
-            for pos_from_right, cat in ((gc[0], "goal"), (gc[1], "achievement")):
-                j = n - pos_from_right
-                if 0 <= j < n and cell_key(data.cells[j].text) not in _NA:
-                    for s, e in _enumerated_lines(text, data.cells[j]):
-                        items.append((s, e, cat))
-            i += 2
+            # one data row in a Word export; one row per goal in a markdown table
+            j = i + 1
+            while j < len(rows) and (j == i + 1 or len(rows[j].cells) == len(row.cells)):
+                data = rows[j]
+                if j > i + 1 and (_header_columns(data) or _goal_columns(data)):
+                    break
+                n = len(data.cells)
+                for pos_from_right, cat in ((gc[0], "goal"), (gc[1], "achievement")):
+                    k = n - pos_from_right
+                    if 0 <= k < n and cell_key(data.cells[k].text) not in _NA:
+                        for s, e in _enumerated_lines(text, data.cells[k]):
+                            items.append((s, e, cat))
+                j += 1
+            i = j
             continue
         cols = _header_columns(row)
         if cols is not None:
