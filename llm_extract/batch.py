@@ -36,6 +36,11 @@ class Outcome:
     indicators: int = 0
     seconds: float = 0.0
     ungrounded: int = 0
+    fatal: bool = False  # the failure will repeat for every document (endpoint unreachable, 401)
+
+
+#: Error prefix for documents skipped after an endpoint error that would fail them all.
+NOT_ATTEMPTED = "not attempted after endpoint error: "
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
@@ -129,10 +134,16 @@ async def arun_batch(
     """Extract every file into out_dir/<doc_id>.json; never raises for a single bad file."""
     sem = asyncio.Semaphore(max(1, docs_in_flight))
     outcomes: list[Outcome] = []
+    fatal: list[str] = []  # an endpoint error that will fail every document (unreachable, 401)
 
     async def one(path: Path) -> None:
         async with sem:
-            oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
+            if fatal:
+                oc = Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}")
+            else:
+                oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
+                if oc.status == "failed" and oc.fatal:
+                    fatal.append(oc.error or "endpoint error")
         outcomes.append(oc)
         if on_done:
             on_done(oc)
@@ -165,7 +176,7 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
     except LoadError as e:
         return Outcome(str(path), doc_id, "failed", str(e))
     except BackendError as e:
-        return Outcome(str(path), doc_id, "failed", str(e))
+        return Outcome(str(path), doc_id, "failed", str(e), fatal=bool(getattr(e, "fatal", False)))
     except OSError as e:
         return Outcome(str(path), doc_id, "failed", f"cannot write output: {e.strerror or e}")
     except Exception as e:  # an internal bug must not sink the other documents

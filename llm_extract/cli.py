@@ -86,7 +86,7 @@ def extract_command(
     so an interrupted batch resumes where it stopped. One unreadable file never stops the others.
     """
     from .backends import BACKENDS, get_backend, resolve_auto
-    from .batch import discover, run_batch
+    from .batch import NOT_ATTEMPTED, discover, run_batch
 
     if backend not in BACKENDS:
         fail(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
@@ -130,12 +130,19 @@ def extract_command(
     with progress:
         task = progress.add_task("extract", total=len(files), doc="")
 
+        skipped_after_fatal: list[str] = []
+
         def done(oc) -> None:
             progress.update(task, advance=1, doc=oc.doc_id)
-            if oc.status == "failed":
+            if oc.status == "failed" and (oc.error or "").startswith(NOT_ATTEMPTED):
+                skipped_after_fatal.append(oc.path)  # said once below, not once per document
+            elif oc.status == "failed":
                 progress.console.print(f"[red]failed[/red] {oc.path}: {oc.error}", highlight=False)
 
         outcomes = run_batch(files, out_dir, be, force=force, keep_ungrounded=keep_ungrounded, on_done=done, debug=debug)
+    if skipped_after_fatal:
+        err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted after the endpoint "
+                  "error above; fix it and rerun (finished documents are kept)", highlight=False)
     for p in problems:
         err.print(f"[red]failed[/red] {p.path}: {p.error}", highlight=False)
     outcomes = problems + outcomes

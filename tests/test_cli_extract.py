@@ -114,3 +114,22 @@ def test_schema_command_prints_contract():
     assert res.exit_code == 0
     schema = json.loads(res.output)
     assert {"goals", "achievements", "problems", "measures", "indicators", "stats", "meta"} <= set(schema["properties"])
+
+
+def test_unreachable_endpoint_is_one_message_not_one_per_document(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a free local port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(8):
+        shutil.copy(REPORTS / "yiyang_2024.md", inp / f"r{i}.md")
+    res = invoke("extract", str(inp), "-o", str(tmp_path / "out"), "--no-cache", "--max-retries", "0", "-q")
+    assert res.exit_code == 1
+    assert "cannot reach" in res.output
+    assert res.output.count("cannot reach") <= 4  # the documents already in flight, then it stops
+    assert "not attempted" in res.output
+    assert "Traceback" not in res.output
