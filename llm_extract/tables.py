@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Cell:
-    start: int  # offsets of the trimmed cell text in Document.text (start == end for an empty cell)
+class Cell(NamedTuple):
+    """One cell: offsets of its trimmed text in Document.text (start == end for an empty cell).
+
+    A NamedTuple, not a dataclass: a long report has thousands of cells and this is the
+    cheapest immutable record to build."""
+
+    start: int
     end: int
     text: str
 
@@ -161,12 +166,12 @@ def _row(text: str, spans: list[list[int]]) -> Row:
     cells = []
     for s, e in spans:
         raw = text[s:e]
-        lead = len(raw) - len(raw.lstrip())
-        trail = len(raw) - len(raw.rstrip())
-        cs, ce = s + lead, e - trail
-        if ce < cs:
-            ce = cs
-        cells.append(Cell(cs, ce, text[cs:ce]))
+        body = raw.strip()
+        if not body:
+            cells.append(Cell(s, s, ""))
+            continue
+        cs = s + raw.find(body)
+        cells.append(Cell(cs, cs + len(body), body))
     return Row(cells)
 
 

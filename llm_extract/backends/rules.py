@@ -50,5 +50,6 @@ class RulesBackend(SyncBackend):
                 where = " > ".join(p for p in (where, title) if p)
             for s, e, cat in spans:
                 q = text[s:e]
-                raw.append(RawItem(category=cat, quote=q, text=item_text(q), section=where, start=s, end=e))
+                # built from our own spans (category from a fixed set, offsets checked by construction)
+                raw.append(RawItem.model_construct(category=cat, quote=q, text=item_text(q), section=where, start=s, end=e))
         return BackendResult(items=raw)
