@@ -13,7 +13,7 @@ from typing import Optional
 CN_NUM = "一二三四五六七八九十百零〇两"
 
 #: Measure words after a number: "1.5万人次", "12 个项目" are figures, not outline numbers.
-_UNITS = "万亿千百元人个次家倍项台所名份户例张条起剂场批床辆年月日天周岁%％"
+_UNITS = "万亿千百元人个次家倍项台所名份户例张条起剂场批床辆%％"
 
 #: (style, regex for the marker at the start of a stripped line, rank). Order matters: first match wins.
 MARKERS: list[tuple[str, re.Pattern[str], int]] = [

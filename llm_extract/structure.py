@@ -48,31 +48,41 @@ _PROCESS_RX = re.compile("|".join(map(re.escape, _PROCESS_CUES)))
 def classify_heading(title: str) -> Optional[str]:
     """The section kind a heading announces, or None when it carries no cue."""
     t = "".join(title.split())
+    if _PROCESS_RX.search(t):
+        return "boilerplate"
+    if _SHORTFALL_TITLE.search(t):
+        return "problems"  # a point titled by its shortfall: "（三）专业技术人员结构不够合理"
     if not any(rx.search(t) for rx in _CUE_RX.values()) and not _SCORE_OVERRIDE.search(t):
         return None
-    if any(c in t for c in _PROCESS_CUES):
-        return "boilerplate"
-    if re.search(r"结果(拟)?应用|公开情况", t):
+    if re.search(r"结果(拟)?应用|公开情况|其他需要说明|其他说明|其他事项", t):
         return "other"  # how results will be used/published: only cued sentences are items
-    content = [k for k in ("problems", "measures", "goals", "achievements") if any(c in t for c in _CUES[k])]
-    # "问题整改" is about measures; "整改问题" too. A problem heading that also says 原因 stays problems.
+    t = _RESULT_OF_GOALS.sub("完成情况", t)  # "绩效目标完成情况" reports results, not goals
+    content = [k for k in ("problems", "measures", "goals", "achievements") if _CUE_RX[k].search(t)]
     if "problems" in content and "measures" in content:
-        if re.search(r"(存在|主要|突出)的?问题|问题及|问题和|问题与|不足", t):
-            return "mixed"
-        content.remove("problems")
-    if "goals" in content and ("achievements" in content):
+        if re.search(r"问题整改|整改问题|整改情况|整改落实", t):
+            content.remove("problems")  # about fixing problems: measures
+        else:
+            return "mixed"  # "存在的问题及改进措施", "偏差原因及改进措施"
+    if "goals" in content and "achievements" in content:
         return "mixed"
     if len(content) > 1 and "problems" in content:
         return "mixed"
     if content:
-        # 绩效情况 headings that also name 预算 ("预算执行绩效情况") are results.
         return content[0]
-    if any(c in t for c in _CUES["score"]) or (_SCORE_OVERRIDE.search(t) and "自评" in t):
+    if _CUE_RX["score"].search(t) or (_SCORE_OVERRIDE.search(t) and "自评" in t):
         return "score"
     for k in ("budget", "boilerplate"):
-        if any(c in t for c in _CUES[k]):
+        if _CUE_RX[k].search(t):
             return k
     return None
+
+
+#: Headings that state a shortfall are problem points, whatever else they mention.
+_SHORTFALL_TITLE = re.compile(
+    r"未完成|未达到|未达标|不够|不足|滞后|偏低|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
+)
+#: "绩效目标完成情况", "目标实现情况": results against the goals.
+_RESULT_OF_GOALS = re.compile(r"(绩效)?目标(的)?(完成|实现|达成)")
 
 
 @dataclass
@@ -375,7 +385,7 @@ def _finish(st: Structure) -> None:
             continue
         p = secs[s.parent]
         s.kind = s.own_kind or p.kind
-        if s.own_kind == "budget" and p.kind in ("achievements", "score", "mixed"):
+        if s.own_kind == "budget" and p.kind in ("achievements", "score"):
             # "预算执行情况" inside a performance analysis reports results, not the budget tables
             s.kind = "achievements"
         s.path = (*p.path, s.title)

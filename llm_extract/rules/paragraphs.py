@@ -67,7 +67,7 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
     if kind in ("achievements", "score"):
         if kind == "score" and SCORE_SENTENCE.search(s):
             return None  # the self-score is metadata
-        if is_strong_measure(s):
+        if is_strong_measure(s) and not _reported_result(s):
             return "measure"
         if is_strong_problem(s):
             return "problem"
@@ -90,6 +90,16 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
     ):
         return "achievement"
     return None
+
+
+#: Words that put a statement in the future, whatever else it says.
+_FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将继续|将进一步|计划|拟")
+
+
+def _reported_result(s: str) -> bool:
+    """'我局将全部项目纳入监控，督促整改问题7个' uses 将 as 把: with done-verbs and counted results
+    and no word of the future, it reports work done."""
+    return bool(ACHIEVED.search(s) and HAS_FIGURE.search(s) and not _FUTURE.search(s))
 
 
 def _mixed_default(section_title: str) -> str:
@@ -137,7 +147,7 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     compact = "".join(text[block.start:block.end].split())
     if len(compact) <= 60 and SIGNATURE.search(compact):
         return
-    if len(compact) <= 80 and compact.endswith(("：", ":")) and kind != "mixed" and not re.search(r"[。！？!?；;]", compact):
+    if len(compact) <= 80 and compact.endswith(("：", ":")) and not re.search(r"[。！？!?；;]", compact):
         lead = "measure" if MEASURE_LEADIN.search(compact) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
         return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own

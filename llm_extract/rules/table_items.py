@@ -12,6 +12,7 @@ from typing import Iterator, Optional
 
 from ..models import Indicator
 from ..tables import Cell, Row, Table, cell_key
+from .cues import is_strong_measure, is_strong_problem
 from ..textview import trim_spans
 
 Span = tuple[int, int, str]
@@ -198,7 +199,14 @@ def note_items(text: str, cell: Cell) -> list[Span]:
         body = clause.strip().rstrip("，,；;。")
         if not body or _NOT_ITEM.match(cell_key(body)):
             continue
-        cat = "problem" if _SHORTFALL.search(body) else "measure" if _REMEDY.search(body) else None
+        if is_strong_measure(body):
+            cat = "measure"
+        elif _SHORTFALL.search(body) or is_strong_problem(body):
+            cat = "problem"
+        elif _REMEDY.search(body):
+            cat = "measure"
+        else:
+            cat = None
         if cat is None:
             continue
         e = s + len(clause.rstrip().rstrip("，,；;"))
