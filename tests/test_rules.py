@@ -178,3 +178,19 @@ def test_decimal_outline_headings():
     cats = by_cat(run(text))
     assert cats["measure"] == ["1）加强培训。", "2）完善制度。"]
     assert cats["problem"] == ["基层人员不足。"]
+
+
+def test_unheaded_lists_keep_their_category_until_a_new_list_opens():
+    text = (
+        "全年完成家庭医生签约6.8万人。存在的问题主要有：一是村卫生室运行困难，部分村医收入偏低；"
+        "二是慢性病随访质量不高；三是部分项目绩效目标设定偏低。造成上述问题的原因是培训力度不够。"
+        "全县仅有1名医师持有高级培训证书，专业技术力量依然薄弱。"
+        "下一步，我局将重点做好三方面工作：一是落实村医待遇；二是每季度组织一次随访检查；三是科学设定绩效目标。\n"
+    )
+    items = run(text)
+    cats = by_cat(items)
+    problem_text = "".join(cats["problem"])
+    assert "二是慢性病随访质量不高" in problem_text and "培训力度不够" in problem_text and "依然薄弱" in problem_text
+    measure_text = "".join(cats["measure"])
+    assert "二是每季度组织一次随访检查" in measure_text and "三是科学设定绩效目标" in measure_text
+    assert not any("随访检查" in q for q in cats["problem"])

@@ -92,6 +92,9 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
     return None
 
 
+#: A sentence that opens an enumeration after a colon: "…做好三方面工作：一是…".
+_OPENS_LIST = re.compile(r"[：:]\s*(一是|其一|首先|（一）|\(一\)|（1）|\(1\)|1[、.．]|①)")
+
 #: Words that put a statement in the future, whatever else it says.
 _FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将继续|将进一步|计划|拟")
 
@@ -173,8 +176,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
             if kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
                 cat = listed  # an uncued point of an open problem/measure enumeration
             elif cat in ("problem", "measure") and (
-                s.rstrip().endswith(("：", ":")) or (enum and kind == "other")
-            ):  # a lead-in opens a list; so does a cued first point where headings say nothing
+                s.rstrip().endswith(("：", ":")) or (enum and kind == "other") or _OPENS_LIST.search(s)
+            ):  # a lead-in opens a list ("…三方面工作：一是…"); so does a cued first point where headings say nothing
                 ctx["list_cat"] = cat
             elif si == 0 and not enum and cat not in ("problem", "measure"):
                 ctx["list_cat"] = None  # a new unnumbered statement closes the enumeration
@@ -183,6 +186,15 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                     yield tuple(run)  # type: ignore[misc]
                     run = None
                 continue  # "存在的问题主要有：" introduces the points; it is not one
+            if (
+                kind in ("other", "achievements")
+                and run
+                and run[2] == "problem"
+                and cat in (None, "achievement")
+                and WEAK_PROBLEM.search(s)
+                and not _reported_result(s)
+            ):
+                cat = "problem"  # "造成上述问题的原因…不够", "…力量依然薄弱" continue the problems
             if cat is None and kind == "mixed":
                 cat = default
             if cat is None and kind == "problems":
