@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .backends.base import RawItem
 from .document import Document
 from .grounding import ground_items
 from .loaders import load
@@ -53,6 +54,12 @@ async def aextract_document(doc: Document, backend: "Backend", *, keep_ungrounde
     st = analyze(doc)
     result = await backend.aextract(doc, st)
     items, rest = _fast_ground(doc.text, result.items)
+    text = doc.text
+    for it in result.grounded:
+        if it.start is not None and it.end is not None and text[it.start:it.end] == it.quote:
+            items.append(it)
+        else:  # a backend bug must not produce offsets that lie
+            rest.append(RawItem(category=it.category, quote=it.quote, text=it.text, section=it.section))
     ungrounded: list[Item] = []
     dropped = 0
     if rest:

@@ -11,7 +11,8 @@ from llm_extract.tables import find_tables
 def run(text):
     doc = Document.from_text(text)
     st = analyze(doc)
-    return RulesBackend().extract(doc, st).items
+    res = RulesBackend().extract(doc, st)
+    return [*res.items, *res.grounded]
 
 
 def by_cat(items, text=None):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from ..models import Category, Meta, Stats
+from ..models import Category, Item, Meta, Stats
 
 if TYPE_CHECKING:
     from ..document import Document
@@ -38,6 +38,9 @@ class RawItem(BaseModel):
 
 class BackendResult(BaseModel):
     items: list[RawItem] = Field(default_factory=list)
+    #: Items a backend cut from the source itself (rules): offsets exact by construction, so they
+    #: skip alignment. The pipeline still checks text[start:end] == quote before keeping them.
+    grounded: list[Item] = Field(default_factory=list)
     #: Metadata the backend found beyond the rule-based meta (fields set here win).
     meta: Optional[Meta] = None
     stats: Stats = Field(default_factory=Stats)

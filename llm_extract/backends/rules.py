@@ -6,7 +6,8 @@ from ..document import Document
 from ..rules.paragraphs import paragraph_items
 from ..rules.table_items import table_items
 from ..structure import Structure
-from .base import BackendResult, RawItem, SyncBackend
+from ..models import Item
+from .base import BackendResult, SyncBackend
 
 
 def item_text(quote: str, limit: int = 120) -> str:
@@ -31,7 +32,7 @@ class RulesBackend(SyncBackend):
 
     def extract(self, doc: Document, structure: Structure) -> BackendResult:
         text = doc.text
-        raw: list[RawItem] = []
+        raw: list[Item] = []
         ctx: dict = {}
         current = -1
         for block in structure.blocks:
@@ -50,6 +51,8 @@ class RulesBackend(SyncBackend):
                 where = " > ".join(p for p in (where, title) if p)
             for s, e, cat in spans:
                 q = text[s:e]
-                # built from our own spans (category from a fixed set, offsets checked by construction)
-                raw.append(RawItem.model_construct(category=cat, quote=q, text=item_text(q), section=where, start=s, end=e))
-        return BackendResult(items=raw)
+                # cut from the source itself: offsets exact by construction (the pipeline re-checks)
+                raw.append(Item.model_construct(category=cat, text=item_text(q), quote=q, start=s, end=e,
+                                                section=where, alignment="exact", confidence=None, theme=None,
+                                                pass_=None))
+        return BackendResult(grounded=raw)
