@@ -207,6 +207,7 @@ def analyze(doc: Document | str) -> Structure:
     stack: list[int] = [0]  # open section indices
 
     # iterate lines outside tables
+    furniture = page_furniture(text)
     table_iter = iter(tables)
     next_table = next(table_iter, None)
     pos = 0
@@ -235,7 +236,9 @@ def analyze(doc: Document | str) -> Structure:
             nl = next_table.start - 1 if next_table.start > pos else nl
         line = text[pos:nl]
         stripped = line.strip()
-        if not stripped:
+        if not stripped or stripped in furniture:
+            # blank, or a running page header/footer of a PDF export: transparent, so a paragraph
+            # broken by a page break stays one paragraph (its quote keeps the header verbatim)
             pos = nl + 1
             continue
         lead = len(line) - len(line.lstrip())
@@ -269,6 +272,32 @@ def analyze(doc: Document | str) -> Structure:
     close_para()
     _finish(st)
     return st
+
+
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－_·\s]*\d{1,4}[-—–－_·\s]*|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4}"
+    r"|(?:page|Page)\s*\d{1,4}(?:\s*of\s*\d{1,4})?)$"
+)
+
+
+def page_furniture(text: str) -> set[str]:
+    """Lines that are page furniture in a PDF export: page numbers ("— 3 —", "第 3 页 共 8 页")
+    and short lines repeated on at least three pages (running headers such as the report title)."""
+    counts: dict[str, int] = {}
+    out: set[str] = set()
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line or len(line) > 40 or raw.startswith("\t"):  # table cells repeat by nature
+            continue
+        if _PAGE_NUMBER.match(line):
+            out.add(line)
+            continue
+        counts[line] = counts.get(line, 0) + 1
+    out.update(
+        line for line, n in counts.items()
+        if n >= 3 and len(line) >= 6 and not match_marker(line) and not re.search(r"[。；;：:]$", line) and "\t" not in line
+    )
+    return out
 
 
 def _unbold(line: str) -> str:

@@ -101,3 +101,16 @@ def test_word_table_rows_and_wrapped_cells():
             assert text[c.start:c.end] == c.text
     # the note after the table is not part of it
     assert "说明" not in text[tables[0].start:tables[0].end]
+
+
+def test_pdf_page_furniture_does_not_break_paragraphs():
+    header = "某县卫生健康局2024年度部门整体支出绩效自评报告"
+    text = (
+        f"{header}\n\n二、主要成效\n全年完成门诊服务十二万人次，较上年增\n— 3 —\n{header}\n长百分之十。\n\n"
+        f"三、存在问题\n人才不足。\n— 4 —\n{header}\n四、改进措施\n加强培训。\n— 5 —\n{header}\n"
+    )
+    st = analyze(text)
+    paras = [text[b.start:b.end] for b in st.blocks if b.kind == "para"]
+    assert paras[0].startswith("全年完成") and paras[0].endswith("长百分之十。")
+    assert not any(p.strip() in ("— 3 —", "— 4 —", header) for p in paras)
+    assert [s.kind for s in st.sections if s.title.startswith(("二", "三", "四"))] == ["achievements", "problems", "measures"]
