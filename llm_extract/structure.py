@@ -252,6 +252,13 @@ def analyze(doc: Document | str) -> Structure:
                 nxt in _RANK and _RANK[nxt] < _RANK[cand[0]] and ordinal(text[nl + 1:].lstrip()) > 1
             ):
                 cand = None  # a short point in a list ("(12) 指导…工作。" then "(13) …"), not a heading
+            elif (
+                para is not None
+                and para.marker is not None
+                and para.marker.style == cand[0]
+                and para.end - para.start <= _MARKER_HEADING_MAX + 10
+            ):
+                cand = None  # the last point of such a list: the one before it was a point too
         if cand is not None:
             close_para()
             style, title, mk = cand

@@ -195,3 +195,27 @@ def test_unheaded_lists_keep_their_category_until_a_new_list_opens():
     measure_text = "".join(cats["measure"])
     assert "二是每季度组织一次随访检查" in measure_text and "三是科学设定绩效目标" in measure_text
     assert not any("随访检查" in q for q in cats["problem"])
+
+
+def test_run_in_goal_list_drops_its_framing_and_splits_per_goal():
+    text = "1.3 年度绩效目标\n根据县委部署，我局2023年度部门整体支出绩效目标为：建档率达到90%以上；接种率保持在95%以上。\n上述目标均设置了可量化的指标值。\n"
+    cats = by_cat(run(text))
+    assert cats["goal"] == ["建档率达到90%以上；", "接种率保持在95%以上。"]
+
+
+def test_results_lead_in_is_not_a_plan_and_shortfalls_are_problems():
+    text = (
+        "目标完成情况\n此外，中心全年还完成了以下工作：①完成样本检测1260份；②督导检查86所次，督促整改问题143个。\n"
+        "结核病筛查完成1.03万人；受外出务工人员较多影响，主动筛查任务未能全部完成。\n"
+    )
+    cats = by_cat(run(text))
+    assert "measure" not in cats
+    assert any("督促整改问题143个" in q for q in cats["achievement"])
+    assert any("未能全部完成" in q for q in cats["problem"])
+
+
+def test_bare_goal_cell_in_a_goal_table_is_quoted_with_its_row_name():
+    text = "\t项目名称\n\t年度目标\n\t完成情况\n\n\t结核病筛查\n\t1.2万人\n\t完成1.03万人\n"
+    items = table_items(text, find_tables(text)[0]).items
+    got = [(text[s:e], c) for s, e, c in items]
+    assert ("结核病筛查\n\t1.2万人", "goal") in got and ("完成1.03万人", "achievement") in got

@@ -15,6 +15,7 @@ STRONG_PROBLEM = re.compile(
     r"|不足之处|问题(主要)?(有|是|在于|表现(在|为))"
     r"|(仍|依然|依旧)(然)?(存在|有|不|未|需|较|薄弱|偏低|滞后|缺乏)|仅(有|为|占|完成|达)|(但|然而)(是)?[^。；]{0,24}(仍|尚|还)(存在|有|不|未|需|较)"
     r"|扣分(原因|项|情况)|偏差原因"
+    r"|未能?(全部|按期|如期|按时|足额)?(完成|达到|达标|到位)|未达(到)?(预期|目标|要求)"
 )
 
 WEAK_PROBLEM = re.compile(
@@ -49,6 +50,16 @@ GOAL_MET = re.compile(r"目标(已|均|基本|全面)?(顺利|全面|基本)?(�
 MEASURE_LEADIN = re.compile(
     r"(措施|举措|计划|打算|做法|工作)[:：]$|(?<!现)(将|拟|计划)[^。]{0,30}(以下|如下)[^。]{0,12}[:：]$"
 )
+
+_PAST = re.compile(r"(完成|开展|做|实施|推进)了|已(经)?|取得")
+
+
+def is_measure_leadin(s: str) -> bool:
+    """'…我们将着重推进以下工作：' announces plans; '中心全年还完成了以下工作：' announces results."""
+    if not MEASURE_LEADIN.search(s):
+        return False
+    return bool(re.search(r"措施|举措|计划|打算|对策", s)) or not _PAST.search(s)
+
 
 #: Signature / date lines closing a report or a table: never items.
 SIGNATURE = re.compile(r"(负责人|填表人|联系电话|盖章|公章|签字|签名)|^\S{0,30}20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")

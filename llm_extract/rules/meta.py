@@ -78,11 +78,19 @@ def extract_meta(text: str, tables: list[Table]) -> Meta:
     return meta
 
 
+_OVERALL = re.compile(r"自评|总|综合|整体|最终|评价")
+
+
 def _score(text: str, tables: list[Table]) -> Optional[float]:
     hits = sorted((m.start(), float(m.group(1))) for rx in _SCORE for m in rx.finditer(text))
-    for _, v in hits:
-        if 0 < v <= 100:
-            return v
+    hits = [(p, v) for p, v in hits if 0 < v <= 100]
+    # the overall score is named as such ("自评得分为", "综合得分", "总得分"); part scores
+    # ("投入类指标得分18.5分") are not, and never exceed the total
+    overall = [v for p, v in hits if _OVERALL.search(text[max(0, p - 8):p + 4])]
+    if overall:
+        return overall[0]
+    if hits:
+        return max(v for _, v in hits)
     for t in tables:  # a 总分 row: "总分 | 100 | 96.5"
         for r in t.rows:
             keys = [cell_key(c.text) for c in r.cells]

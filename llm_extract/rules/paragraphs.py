@@ -12,7 +12,7 @@ from .cues import (
     ACHIEVED,
     GOAL_CUE,
     GOAL_MET,
-    MEASURE_LEADIN,
+    is_measure_leadin,
     HAS_FIGURE,
     PROCESS_SENTENCE,
     SIGNATURE,
@@ -92,6 +92,25 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
     return None
 
 
+#: The framing clause before a run-in goal list: "…2023年度部门整体支出绩效目标为：".
+_GOALS_LEADIN = re.compile(r"[^。；]{0,80}(目标|任务|指标)[^。；：:]{0,10}(为|是|如下|包括|有|主要有)[：:]")
+
+
+def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut after each ；/; (the separator stays with its part)."""
+    parts, s = [], start
+    for i in range(start, end):
+        if text[i] in "；;":
+            parts.append((s, i + 1))
+            s = i + 1
+    if s < end:
+        parts.append((s, end))
+    return parts
+
+
+#: A remark about the goals just listed ("上述目标均…", "以上指标…").
+_ABOUT_THE_GOALS = re.compile(r"^(上述|以上|前述|这些)(绩效)?(目标|指标)")
+
 #: A sentence that opens an enumeration after a colon: "…做好三方面工作：一是…".
 _OPENS_LIST = re.compile(r"[：:]\s*(一是|其一|首先|（一）|\(一\)|（1）|\(1\)|1[、.．]|①)")
 
@@ -119,6 +138,21 @@ def _mixed_default(section_title: str) -> str:
         if m:
             order.append((m.start(), cat))
     return min(order)[1] if order else "problem"
+
+
+_COLON_THEN_POINT = re.compile(r"[：:](?=\s*(一是|其一|首先|（一）|\(一\)|（1）|\(1\)|①))")
+
+
+def _split_before_points(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """'…仍存在一些不足：一是…' read as the lead-in and the first point, so the lead-in can be dropped."""
+    out = []
+    for a, b in spans:
+        m = _COLON_THEN_POINT.search(text, a, b)
+        if m and m.end() < b and m.start() - a <= 60:
+            out.extend([(a, m.end()), (m.end(), b)])
+        else:
+            out.append((a, b))
+    return trim_spans(text, out)
 
 
 def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -151,12 +185,23 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     if len(compact) <= 60 and SIGNATURE.search(compact):
         return
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not re.search(r"[。！？!?；;]", compact):
-        lead = "measure" if MEASURE_LEADIN.search(compact) else _sentence_category(compact, kind)
+        lead = "measure" if is_measure_leadin(compact) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
         return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own
+    if kind == "goals" and compact.endswith(("：", ":")) and len(compact) <= 160:
+        return  # how the goals were set, ending "…主要绩效目标为：": framing for the list that follows
+    if kind == "goals" and _ABOUT_THE_GOALS.match(compact):
+        return  # "上述目标均设置了可量化的指标值": a remark about the list, not a goal
     whole_kinds = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
     for a, b in points(text, block.start, block.end):
         seg = text[a:b]
+        if kind == "goals":
+            m = _GOALS_LEADIN.search(text, a, min(b, a + 160))
+            if m and m.end() < b:
+                # "…部门整体支出绩效目标为：A；B；C。" — the framing is not a goal; each listed one is
+                for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
+                    yield gs, ge, "goal"
+                continue
         if kind in whole_kinds and kind not in ("achievements", "problems"):
             cat = _sentence_category(seg[:80], kind) if kind != "measures" else "measure"
             if kind == "problems" and cat == "measure" and not is_strong_measure(seg[:40]):
@@ -166,10 +211,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         # sentence-level decisions, grouped into runs of one category
         default = _mixed_default(section.title) if kind == "mixed" else None
         run: Optional[list] = None
-        for si, (sa, sb) in enumerate(_with_titles_attached(text, sentence_spans(text, a, b))):
+        spans = _split_before_points(text, sentence_spans(text, a, b))
+        for si, (sa, sb) in enumerate(_with_titles_attached(text, spans)):
             s = text[sa:sb]
             cat = _sentence_category(s, kind)
-            if s.rstrip().endswith(("：", ":")) and MEASURE_LEADIN.search(s):
+            if s.rstrip().endswith(("：", ":")) and is_measure_leadin(s):
                 cat = "measure"
             enum = _enumerated(s)
             listed = ctx.get("list_cat")
@@ -181,7 +227,7 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 ctx["list_cat"] = cat
             elif si == 0 and not enum and cat not in ("problem", "measure"):
                 ctx["list_cat"] = None  # a new unnumbered statement closes the enumeration
-            if cat in ("problem", "measure") and len(s) <= 30 and s.rstrip().endswith(("：", ":")):
+            if cat in ("problem", "measure") and len(s) <= 60 and s.rstrip().endswith(("：", ":")):
                 if run:
                     yield tuple(run)  # type: ignore[misc]
                     run = None

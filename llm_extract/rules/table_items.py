@@ -128,7 +128,17 @@ def _table_items(text: str, table: Table) -> TableResult:
                 for pos_from_right, cat in ((gc[0], "goal"), (gc[1], "achievement")):
                     k = n - pos_from_right
                     if 0 <= k < n and cell_key(data.cells[k].text) not in _NA:
-                        for s, e in _enumerated_lines(text, data.cells[k]):
+                        cell = data.cells[k]
+                        left = data.cells[k - 1] if k > 0 else None
+                        if (
+                            cat == "goal"
+                            and _target_is_bare(cell.text)
+                            and left is not None
+                            and cell_key(left.text) not in _NA
+                        ):  # "1.2万人" needs its row name: quote from "结核病筛查"
+                            items.append((left.start, cell.end, cat))
+                            continue
+                        for s, e in _enumerated_lines(text, cell):
                             items.append((s, e, cat))
                 j += 1
             i = j
