@@ -117,7 +117,22 @@ def _macro(values: Iterable[Optional[float]]) -> Optional[float]:
     return fmean(vals) if vals else None
 
 
-class DocScore(BaseModel):
+class _Macro(BaseModel):
+    """Macro averages over `categories` (a document's own, or the set's pooled ones); categories
+    with nothing to score on either side are left out."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def macro_span_f1(self) -> Optional[float]:
+        return _macro(c.span.f1 for c in self.categories.values())  # type: ignore[attr-defined]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def macro_item_f1(self) -> Optional[float]:
+        return _macro(c.items.f1 for c in self.categories.values())  # type: ignore[attr-defined]
+
+
+class DocScore(_Macro):
     doc_id: str
     categories: dict[str, CategoryScore] = Field(default_factory=dict)
     meta: MetaScore = Field(default_factory=MetaScore)
@@ -125,17 +140,6 @@ class DocScore(BaseModel):
     unlocated: int = Field(0, description="Predicted items whose quote could not be placed in the text.")
     missing_prediction: bool = False
     warnings: list[str] = Field(default_factory=list)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def macro_span_f1(self) -> Optional[float]:
-        """Mean span F1 over the categories present in this document's gold or prediction."""
-        return _macro(c.span.f1 for c in self.categories.values())
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def macro_item_f1(self) -> Optional[float]:
-        return _macro(c.items.f1 for c in self.categories.values())
 
 
 class RunInfo(BaseModel):
@@ -159,7 +163,7 @@ class MetaSummary(BaseModel):
     by_field: dict[str, Optional[float]] = Field(default_factory=dict)
 
 
-class EvalResult(BaseModel):
+class EvalResult(_Macro):
     """A scored gold set. Pooled figures are computed from `docs`, so a loaded result stays consistent."""
 
     run: RunInfo = Field(default_factory=RunInfo)
@@ -176,16 +180,6 @@ class EvalResult(BaseModel):
                 out[c] = out[c] + s
         return out
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def macro_span_f1(self) -> Optional[float]:
-        """The headline: mean over categories of the pooled span F1 (categories with nothing to score left out)."""
-        return _macro(c.span.f1 for c in self.categories.values())
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def macro_item_f1(self) -> Optional[float]:
-        return _macro(c.items.f1 for c in self.categories.values())
 
     @computed_field  # type: ignore[prop-decorator]
     @property
