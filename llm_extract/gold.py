@@ -64,6 +64,18 @@ def _preview(quote: str, n: int = 40) -> str:
     return q if len(q) <= n else q[:n] + "…"
 
 
+def find_in_order(text: str, quote: str, prev_start: int, prev_end: int) -> int:
+    """Where `quote` stands when items are read in order: from the previous item's end (so a
+    repeated phrase lands on its next occurrence), then from its start (overlapping items), then
+    anywhere. -1 when it is not in `text` at all."""
+    i = text.find(quote, prev_end)
+    if i < 0:
+        i = text.find(quote, prev_start)
+    if i < 0:
+        i = text.find(quote)
+    return i
+
+
 def locate_gold(doc: GoldDoc, text: str) -> list[Span]:
     """Each gold item's [start, end) in `text`, in the order given.
 
@@ -76,13 +88,7 @@ def locate_gold(doc: GoldDoc, text: str) -> list[Span]:
     norm_text = None
     for n, item in enumerate(doc.items, 1):
         q = item.quote
-        i = -1
-        if q:
-            i = text.find(q, prev_end)
-            if i < 0:
-                i = text.find(q, prev_start)
-            if i < 0:
-                i = text.find(q)
+        i = find_in_order(text, q, prev_start, prev_end) if q else -1
         if i < 0:
             hint = ""
             if q:

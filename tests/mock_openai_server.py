@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Optional
 
+from llm_extract.gold import find_in_order
+
 EXCERPT = re.compile(r"<report_excerpt>\n?(.*?)\n?</report_excerpt>", re.S)
 
 #: What models do to Chinese punctuation: full-width to ASCII (independent of llm_extract.textview).
@@ -141,11 +143,7 @@ class Oracle:
         prev_start = prev_end = 0
         for it in items:
             q = it["quote"]
-            pos = excerpt.find(q, prev_end)
-            if pos < 0:
-                pos = excerpt.find(q, prev_start)
-            if pos < 0:
-                pos = excerpt.find(q)
+            pos = find_in_order(excerpt, q, prev_start, prev_end)
             if pos >= 0:
                 out.append((pos, it["category"], q))
                 prev_start, prev_end = pos, pos + len(q)
@@ -164,11 +162,7 @@ def _place(text: Optional[str], items: list[dict]) -> list[Optional[tuple[int, i
     ps = pe = 0
     for it in items:
         q = it["quote"]
-        i = text.find(q, pe)
-        if i < 0:
-            i = text.find(q, ps)
-        if i < 0:
-            i = text.find(q)
+        i = find_in_order(text, q, ps, pe)
         if i < 0:
             out.append(None)
             continue
