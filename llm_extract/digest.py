@@ -41,20 +41,25 @@ class DigestUsageError(DigestError):
 # --------------------------------------------------------------------------- data model
 
 
-class MeasureLink(BaseModel):
-    """A measure of the same report judged to address a problem, with why."""
+class Cited(BaseModel):
+    """Something shown to a reader with its citation: the source's words and where they stand."""
 
-    measure_id: str
     text: str
     quote: str
     section: str = ""
     start: Optional[int] = None
     end: Optional[int] = None
+
+
+class MeasureLink(Cited):
+    """A measure of the same report judged to address a problem, with why."""
+
+    measure_id: str
     score: float
     reason: Literal["theme", "wording", "theme+wording"]
 
 
-class Entry(BaseModel):
+class Entry(Cited):
     """One problem or measure with its report, theme(s) and citation."""
 
     id: str
@@ -62,11 +67,6 @@ class Entry(BaseModel):
     doc_id: str
     unit: Optional[str] = None
     year: Optional[int] = None
-    text: str
-    quote: str
-    section: str = ""
-    start: Optional[int] = None
-    end: Optional[int] = None
     theme: str
     themes: list[str] = Field(default_factory=list, description="Every matching theme, primary first.")
     theme_source: Literal["report", "keywords", "llm"] = "keywords"
@@ -92,16 +92,11 @@ class Entry(BaseModel):
         return where + (f" · {self.start}–{self.end}" if self.start is not None else "")
 
 
-class Bullet(BaseModel):
+class Bullet(Cited):
     """A short line on a report card, linked to the quote it stands for."""
 
     id: str
     category: str
-    text: str
-    quote: str
-    section: str = ""
-    start: Optional[int] = None
-    end: Optional[int] = None
 
 
 class IndicatorRow(Indicator):
