@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .document import Document
-from .headings import MD_HEADING, SENT_END, TERMINAL, Marker, match_marker, split_title
+from .headings import MD_HEADING, TERMINAL, Marker, match_marker, split_title
 from .tables import Table, find_tables
 from .textview import trim_spans
 

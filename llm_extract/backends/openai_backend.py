@@ -334,7 +334,6 @@ class OpenAIBackend:
 
     async def _request(self, convo: list[dict[str, str]], usage: _Usage, stats: Stats) -> Extraction:
         """One model answer, retried on transient failures; raises _SchemaFailure on bad output."""
-        s = self.settings
         attempt = 0
         while True:
             self._check_fatal()

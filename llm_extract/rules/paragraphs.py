@@ -16,7 +16,6 @@ from .cues import (
     HAS_FIGURE,
     PROCESS_SENTENCE,
     SIGNATURE,
-    WEAK_MEASURE,
     WEAK_PROBLEM,
     is_budget_statement,
     is_strong_measure,
@@ -192,7 +191,6 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         return  # how the goals were set, ending "…主要绩效目标为：": framing for the list that follows
     if kind == "goals" and _ABOUT_THE_GOALS.match(compact):
         return  # "上述目标均设置了可量化的指标值": a remark about the list, not a goal
-    whole_kinds = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
     for a, b in points(text, block.start, block.end):
         seg = text[a:b]
         if kind == "goals":
@@ -202,11 +200,9 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
                     yield gs, ge, "goal"
                 continue
-        if kind in whole_kinds and kind not in ("achievements", "problems"):
-            cat = _sentence_category(seg[:80], kind) if kind != "measures" else "measure"
-            if kind == "problems" and cat == "measure" and not is_strong_measure(seg[:40]):
-                cat = "problem"
-            yield a, b, cat
+        if kind in ("goals", "measures"):
+            # one item per point; a goals point is a measure only when its opening says so
+            yield a, b, "measure" if kind == "measures" else _sentence_category(seg[:80], kind)
             continue
         # sentence-level decisions, grouped into runs of one category
         default = _mixed_default(section.title) if kind == "mixed" else None

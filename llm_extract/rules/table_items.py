@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Optional
 
 from ..models import Indicator
 from ..tables import Cell, Row, Table, cell_key
@@ -226,8 +226,3 @@ def note_items(text: str, cell: Cell) -> list[Span]:
         else:
             out.append((s, e, cat))
     return out
-
-
-def iter_table_cells(table: Table) -> Iterator[Cell]:
-    for r in table.rows:
-        yield from r.cells
