@@ -385,8 +385,6 @@ def _open_section(st: Structure, stack: list[int], style: str, title: str, start
         elif style == "plain" and len(stack) > 1 and secs[stack[-1]].style == "plain":
             stack.pop()
     parent = stack[-1]
-    for i in stack[1:]:
-        secs[i].end = start  # provisional; fixed in _finish
     sec = Section(
         index=len(secs),
         title=title,
