@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Cell(NamedTuple):
@@ -40,6 +40,9 @@ class Table:
     start: int
     end: int
     rows: list[Row] = field(default_factory=list)
+    #: What the rules read from this table (items, indicator rows), kept so the backend and the
+    #: pipeline's indicator list parse it once.
+    parsed: Any = field(default=None, repr=False, compare=False)
 
 
 def _lines(text: str) -> list[tuple[int, int]]:

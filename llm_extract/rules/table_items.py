@@ -101,12 +101,9 @@ class TableResult:
 
 def table_items(text: str, table: Table) -> TableResult:
     """Items and indicator rows of one table (computed once per table and kept on it)."""
-    cached = getattr(table, "_result", None)
-    if cached is not None:
-        return cached
-    result = _table_items(text, table)
-    table._result = result  # type: ignore[attr-defined]
-    return result
+    if table.parsed is None:
+        table.parsed = _table_items(text, table)
+    return table.parsed
 
 
 def _table_items(text: str, table: Table) -> TableResult:
