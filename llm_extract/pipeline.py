@@ -37,11 +37,9 @@ def _fast_ground(text: str, raw) -> tuple[list[Item], list]:
     ok, rest = [], []
     for r in raw:
         if r.start is not None and r.end is not None and 0 <= r.start < r.end <= len(text) and text[r.start:r.end] == r.quote:
-            # fields come from a validated RawItem and were just checked: no need to validate again
             ok.append(
-                Item.model_construct(category=r.category, text=r.text or r.quote, quote=r.quote, start=r.start,
-                                     end=r.end, section=r.section, alignment="exact", confidence=r.confidence,
-                                     theme=None, pass_=r.pass_)
+                Item(category=r.category, text=r.text or r.quote, quote=r.quote, start=r.start, end=r.end,
+                     section=r.section, alignment="exact", confidence=r.confidence, **{"pass": r.pass_})
             )
         else:
             rest.append(r)
