@@ -7,8 +7,7 @@ markdown '#' headings and bare keyword lines ("存在问题") are fitted into th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 CN_NUM = "一二三四五六七八九十百零〇两"
 
@@ -44,8 +43,9 @@ SENT_END = "。！？!?；;"
 TERMINAL = SENT_END + "：:…”」』）)】"
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
+    """A NamedTuple: one is built for almost every line of a report, and this is the cheapest record."""
+
     style: str
     rank: int
     length: int  # characters of the marker itself (incl. trailing spaces/punct)

@@ -149,7 +149,7 @@ def _parse_region(text: str, lines: list[tuple[int, int]], idx: list[int]) -> Ta
     prev = None
     for li in idx:
         s, e = lines[li]
-        if text[s:e].startswith("\t"):
+        if s < e and text[s] == "\t":
             new_row = prev is None or li - prev > 1  # a blank line (not part of the region) came between
             if new_row and cell_spans:
                 rows.append(_row(text, cell_spans))

@@ -33,9 +33,11 @@ SCORE_SENTENCE = re.compile(r"得分|等级|评分|总分|自评结果为")
 
 def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more."""
+    if (end - start) < _SPLIT_LONG:
+        return [(start, end)]
     seg = text[start:end]
     marks = [m.start() for m in INLINE_ENUM.finditer(seg) if m.start() > 0]
-    if len(marks) < 2 or (end - start) < _SPLIT_LONG:
+    if len(marks) < 2:
         return [(start, end)]
     cuts = [0, *marks, len(seg)]
     return trim_spans(text, ((start + a, start + b) for a, b in zip(cuts, cuts[1:])))

@@ -156,8 +156,8 @@ def _indicator_rows(
     pending: list[Cell] = []
     while i < len(rows):
         row = rows[i]
-        keys = [cell_key(c.text) for c in row.cells]
-        first = next((k for k in keys if k), "")
+        # cells are stored trimmed, so the first non-empty text is the first non-empty key
+        first = next((cell_key(c.text) for c in row.cells if c.text), "")
         if first.startswith(("总分", "合计", "总计")) or _header_columns(row) or _goal_columns(row):
             break
         pending.extend(row.cells)
@@ -166,23 +166,21 @@ def _indicator_rows(
             continue
         cells, pending = pending, []
         n = len(cells)
-
-        def get(field: str) -> Optional[Cell]:
-            p = cols.get(field)
-            return cells[n - p] if p is not None and 0 <= n - p < n else None
-
-        vals = {f: (" ".join(get(f).text.split()) if get(f) else "") for f in _IND_COLS}
+        got: dict[str, Optional[Cell]] = {
+            f: (cells[n - p] if 0 <= n - p < n else None) for f, p in cols.items()
+        }
+        vals = {f: (" ".join(c.text.split()) if (c := got.get(f)) is not None else "") for f in _IND_COLS}
         for lv in ("level1", "level2"):
             if vals[lv]:
                 carry[lv] = vals[lv]
             else:
                 vals[lv] = carry[lv]
-        if lv_reset := (get("level1") and get("level1").text.strip()):
-            carry["level2"] = vals["level2"] if get("level2") and get("level2").text.strip() else ""
-            del lv_reset
+        if (lv1 := got.get("level1")) is not None and lv1.text:
+            lv2 = got.get("level2")
+            carry["level2"] = vals["level2"] if lv2 is not None and lv2.text else ""
         if all(cell_key(vals[f]) in _NA for f in ("name", "target", "actual")):
             continue
-        name_c, target_c, actual_c, note_c = get("name"), get("target"), get("actual"), get("note")
+        name_c, target_c, actual_c, note_c = got.get("name"), got.get("target"), got.get("actual"), got.get("note")
         out.append(Indicator(**vals, start=(name_c or cells[0]).start, end=cells[-1].end))
         if target_c is not None and cell_key(target_c.text) not in _NA:
             s = target_c.start
