@@ -120,6 +120,10 @@ def strip_marker(s: str) -> str:
     return s[mk.length:] if mk else s
 
 
+def has_measure_cue(body: str) -> bool:
+    """Measure cues of a sentence already stripped of its enumeration marker."""
+    return bool(_MEASURE_AT_START.match(body) or _MEASURE_ANYWHERE.search(body))
+
+
 def is_strong_measure(s: str) -> bool:
-    s = strip_marker(s)
-    return bool(_MEASURE_AT_START.match(s) or _MEASURE_ANYWHERE.search(s))
+    return has_measure_cue(strip_marker(s))

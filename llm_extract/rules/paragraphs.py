@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from ..headings import INLINE_ENUM, match_marker
+from ..headings import ENUM_BREAK, match_marker
 from ..structure import Block, Section, sentence_spans
 from ..textview import trim_spans
 from .cues import (
@@ -17,9 +17,10 @@ from .cues import (
     PROCESS_SENTENCE,
     SIGNATURE,
     WEAK_PROBLEM,
+    has_measure_cue,
     is_budget_statement,
-    is_strong_measure,
     is_strong_problem,
+    strip_marker,
 )
 
 Span = tuple[int, int, str]  # start, end, category
@@ -35,32 +36,34 @@ def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more."""
     if (end - start) < _SPLIT_LONG:
         return [(start, end)]
-    seg = text[start:end]
-    marks = [m.start() for m in INLINE_ENUM.finditer(seg) if m.start() > 0]
+    marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
     if len(marks) < 2:
         return [(start, end)]
-    cuts = [0, *marks, len(seg)]
-    return trim_spans(text, ((start + a, start + b) for a, b in zip(cuts, cuts[1:])))
+    cuts = [start, *marks, end]
+    return trim_spans(text, zip(cuts, cuts[1:]))
 
 
-def _sentence_category(s: str, kind: str) -> Optional[str]:
-    """Category of one sentence inside a section of `kind` (None: not an item)."""
+def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optional[str]:
+    """Category of one sentence inside a section of `kind` (None: not an item).
+
+    `body` is the sentence without its enumeration marker, when the caller has it already; each
+    cue is tested at most once (this runs for every sentence of every report)."""
     if kind == "measures":
         return "measure"
+    if body is None:
+        body = strip_marker(s)
     if kind == "problems":
-        if GOAL_MET.search(s) and not is_strong_problem(s):
-            return "achievement"  # "2024 年度绩效目标基本达成，未出现明显偏离" under a problems heading
-        if is_strong_measure(s) and not is_strong_problem(s):
-            return "measure"
-        if is_strong_problem(s) or WEAK_PROBLEM.search(s):
+        if is_strong_problem(s):
             return "problem"
-        return None  # uncued: continues the statement it belongs to (see paragraph_items)
-    if kind == "goals":
-        if is_strong_measure(s):
+        if GOAL_MET.search(s):
+            return "achievement"  # "2024 年度绩效目标基本达成，未出现明显偏离" under a problems heading
+        if has_measure_cue(body):
             return "measure"
-        return "goal"
+        return "problem" if WEAK_PROBLEM.search(s) else None  # None: continues the statement before
+    if kind == "goals":
+        return "measure" if has_measure_cue(body) else "goal"
     if kind == "mixed":
-        if is_strong_measure(s):
+        if has_measure_cue(body):
             return "measure"
         if is_strong_problem(s) or WEAK_PROBLEM.search(s):
             return "problem"
@@ -68,7 +71,7 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
     if kind in ("achievements", "score"):
         if kind == "score" and SCORE_SENTENCE.search(s):
             return None  # the self-score is metadata
-        if is_strong_measure(s) and not _reported_result(s):
+        if has_measure_cue(body) and not _reported_result(s):
             return "measure"
         if is_strong_problem(s):
             return "problem"
@@ -76,7 +79,7 @@ def _sentence_category(s: str, kind: str) -> Optional[str]:
             return "goal"
         return "achievement"
     # other / budget: only strong cues, and plain results with figures
-    if is_strong_measure(s):
+    if has_measure_cue(body):
         return "measure"
     if is_strong_problem(s):
         return "problem"
@@ -167,9 +170,8 @@ def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple
     return spans
 
 
-def _enumerated(s: str) -> bool:
-    mk = match_marker(s.strip())
-    return mk is not None and mk.style in ("shi", "num", "pnum", "circ", "ord")
+#: Marker styles of list points (as opposed to outline headings).
+_POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
 
 
 def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dict] = None) -> Iterator[Span]:
@@ -212,20 +214,23 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         spans = _split_before_points(text, sentence_spans(text, a, b))
         for si, (sa, sb) in enumerate(_with_titles_attached(text, spans)):
             s = text[sa:sb]
-            cat = _sentence_category(s, kind)
-            if s.rstrip().endswith(("：", ":")) and is_measure_leadin(s):
+            stripped = s.strip()
+            mk = match_marker(stripped)
+            cat = _sentence_category(s, kind, stripped[mk.length:] if mk else stripped)
+            ends_colon = stripped.endswith(("：", ":"))
+            if ends_colon and is_measure_leadin(s):
                 cat = "measure"
-            enum = _enumerated(s)
+            enum = mk is not None and mk.style in _POINT_STYLES
             listed = ctx.get("list_cat")
             if kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
                 cat = listed  # an uncued point of an open problem/measure enumeration
             elif cat in ("problem", "measure") and (
-                s.rstrip().endswith(("：", ":")) or (enum and kind == "other") or _OPENS_LIST.search(s)
+                ends_colon or (enum and kind == "other") or _OPENS_LIST.search(s)
             ):  # a lead-in opens a list ("…三方面工作：一是…"); so does a cued first point where headings say nothing
                 ctx["list_cat"] = cat
             elif si == 0 and not enum and cat not in ("problem", "measure"):
                 ctx["list_cat"] = None  # a new unnumbered statement closes the enumeration
-            if cat in ("problem", "measure") and len(s) <= 60 and s.rstrip().endswith(("：", ":")):
+            if cat in ("problem", "measure") and len(s) <= 60 and ends_colon:
                 if run:
                     yield tuple(run)  # type: ignore[misc]
                     run = None
