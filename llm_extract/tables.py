@@ -8,6 +8,7 @@ The .docx loader renders real tables in the same shape, so this one parser serve
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -45,14 +46,6 @@ class Table:
     parsed: Any = field(default=None, repr=False, compare=False)
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
-    out, pos = [], 0
-    for line in text.split("\n"):
-        out.append((pos, pos + len(line)))
-        pos += len(line) + 1
-    return out
-
-
 def find_tables(text: str) -> list[Table]:
     """All tables of `text` in order: Word exports (tab-indented cells) and markdown pipe tables."""
     tables = find_tab_tables(text) + find_pipe_tables(text)
@@ -86,60 +79,24 @@ def find_pipe_tables(text: str) -> list[Table]:
     return [t for t in tables if len(t.rows) >= 2]
 
 
+#: A table region over a string of line kinds (c: cell line, starts with a tab; b: blank; t: other
+#: text): cells, plus text lines that wrap a cell (right after it, or after blank lines when a cell
+#: line follows again, as merged cells do). Blank lines alone between cells separate rows.
+_REGION = re.compile(r"c(?:[ct]|b+(?=c)|b+t+(?=c))*")
+
+
 def find_tab_tables(text: str) -> list[Table]:
     """All tab-indented (Word export) table regions of `text`, in order."""
     if "\n\t" not in text and not text.startswith("\t"):
         return []  # no cell lines at all: the common case for narrative reports
-    lines = _lines(text)
-    n = len(lines)
-    # per line: cell (tab-indented), blank, or text — computed once
-    cell = [e > s and text[s] == "\t" for s, e in lines]
-    blank = [not c and not text[s:e].strip() for c, (s, e) in zip(cell, lines)]
-
-    def is_cell(i: int) -> bool:
-        return cell[i]
-
-    def is_blank(i: int) -> bool:
-        return blank[i]
-
+    raw = text.split("\n")
+    starts = list(accumulate((len(ln) + 1 for ln in raw), initial=0))
+    lines = [(starts[i], starts[i + 1] - 1) for i in range(len(raw))]
+    kinds = "".join(["c" if ln[:1] == "\t" else "t" if ln.strip() else "b" for ln in raw])
     tables: list[Table] = []
-    i = 0
-    while i < n:
-        if not is_cell(i):
-            i += 1
-            continue
-        # Walk the region starting at line i.
-        region_lines: list[int] = []
-        j = i
-        while j < n:
-            if is_cell(j):
-                region_lines.append(j)
-                j += 1
-                continue
-            if is_blank(j) or (region_lines and region_lines[-1] == j - 1):
-                # a blank, or an un-indented line right after a cell line (a wrapped cell)
-                if not is_blank(j):
-                    region_lines.append(j)
-                    j += 1
-                    continue
-                # blank line(s): look past them and the following un-indented run
-                k = j
-                while k < n and is_blank(k):
-                    k += 1
-                if k < n and is_cell(k):
-                    j = k
-                    continue
-                m = k
-                while m < n and not is_blank(m) and not is_cell(m):
-                    m += 1
-                if m < n and is_cell(m) and m > k:
-                    region_lines.extend(range(k, m))  # wrapped text of a merged cell
-                    j = m
-                    continue
-                break
-            break
+    for m in _REGION.finditer(kinds):
+        region_lines = [i for i in range(m.start(), m.end()) if kinds[i] != "b"]
         tables.append(_parse_region(text, lines, region_lines))
-        i = (region_lines[-1] + 1) if region_lines else i + 1
     return tables
 
 
