@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from . import atomic
 from .backends.base import Backend, BackendError, SyncBackend
 from .document import file_sha256
 from .loaders import SUFFIXES, LoadError, load
@@ -78,18 +77,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic.write_text(path, text)
 
 
 def backend_signature(backend: Backend) -> tuple:

@@ -14,6 +14,7 @@ from typing import Optional, Union
 
 from markupsafe import Markup, escape
 
+from .atomic import write_text
 from .document import sha256_text
 from .loaders import LoadError, load
 from .models import CATEGORIES, Item, Report
@@ -84,7 +85,7 @@ def render_view(
         chars=len(text),
     )
     if out is not None:
-        Path(out).write_text(html, encoding="utf-8")
+        write_text(out, html)
     return html
 
 

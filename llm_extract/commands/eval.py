@@ -18,6 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..atomic import write_text
 from ..evaluation import (
     DocScore,
     EvalResult,
@@ -230,10 +231,7 @@ def _prediction(cfg, doc_id, report_path, sha256, extract, backend, errors) -> t
         errors.append(f"{doc_id}: extraction failed: {e} (scored as empty)")
         return None, ""
     if cfg.save_pred is not None:
-        cfg.save_pred.mkdir(parents=True, exist_ok=True)
-        tmp = cfg.save_pred / f".{doc_id}.json.tmp"
-        tmp.write_text(pred.to_json(), encoding="utf-8")
-        tmp.replace(cfg.save_pred / f"{doc_id}.json")
+        write_text(cfg.save_pred / f"{doc_id}.json", pred.to_json())
     return pred, ""
 
 
@@ -375,8 +373,7 @@ def eval_command(
     if base is not None:
         render_comparison(base, result, out, baseline.name)  # type: ignore[union-attr]
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2), encoding="utf-8")
+        write_text(json_out, json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
 
     fails = check_thresholds(result, threshold, floors)
     for f in fails:

@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_path
 from ..digest import Digest
 from .tables import tables
 
@@ -32,7 +33,7 @@ def write(d: Digest, out: Path) -> list[Path]:
     written = []
     for name, (header, rows) in t.items():
         path = out if name == main else out.with_name(f"{out.stem}.{name}{out.suffix}")
-        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(header)
             w.writerows([safe_cell(v) for v in row] for row in rows)

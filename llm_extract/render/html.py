@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from ..atomic import atomic_path
 from ..digest import Digest
 from .common import (CATEGORY_NAMES, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct, problems_by_doc,
                      title, where, who)
@@ -79,6 +80,6 @@ def write(d: Digest, out: Path) -> list[Path]:
     """Streamed to the file, so a large digest is never held as one string."""
     stream = environment().get_template("digest.html.j2").stream(**_context(d))
     stream.enable_buffering(200)
-    with open(out, "w", encoding="utf-8") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         stream.dump(fh)
     return [out]

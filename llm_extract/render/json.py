@@ -11,11 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..atomic import atomic_path
 from ..digest import Digest
 
 
 def write(d: Digest, out: Path) -> list[Path]:
-    with open(out, "w", encoding="utf-8") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write("{")
         for i, name in enumerate(type(d).model_fields):
             value = getattr(d, name)

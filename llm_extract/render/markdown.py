@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import TextIO
 
+from ..atomic import atomic_path
 from ..digest import Digest
 from .common import (CATEGORY_NAMES, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct, problems_by_doc,
                      title, where, who)
@@ -39,7 +40,7 @@ class _Lines:
 
 
 def write(d: Digest, out: Path) -> list[Path]:
-    with open(out, "w", encoding="utf-8") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         _render(d, _Lines(fh))
     return [out]
 

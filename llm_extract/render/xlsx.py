@@ -16,6 +16,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from ..atomic import atomic_path
 from ..digest import Digest
 from .tables import tables
 
@@ -64,5 +65,6 @@ def write(d: Digest, out: Path) -> list[Path]:
                         v = c
                 cells.append(v)
             ws.append(cells)
-    wb.save(out)
+    with atomic_path(out) as tmp:
+        wb.save(tmp)
     return [out]

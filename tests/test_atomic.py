@@ -1,0 +1,53 @@
+"""Outputs are written atomically and with ordinary permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from llm_extract.atomic import atomic_path, write_text
+from llm_extract.batch import run_batch
+from llm_extract.backends.rules import RulesBackend
+
+REPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "reports"
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_outputs_get_the_usual_permissions(tmp_path, umask_022):
+    # a results folder shared with colleagues must be readable by them, like any file the user saves
+    out = tmp_path / "out"
+    run_batch([REPORTS / "yiyang_2024.md"], out, RulesBackend())
+    mode = stat.S_IMODE((out / "yiyang_2024.json").stat().st_mode)
+    assert mode == 0o644
+    write_text(tmp_path / "x" / "note.txt", "内容")
+    assert stat.S_IMODE((tmp_path / "x" / "note.txt").stat().st_mode) == 0o644
+
+
+def test_a_failed_write_keeps_the_previous_file_and_leaves_no_debris(tmp_path):
+    target = tmp_path / "digest.md"
+    write_text(target, "old digest")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half a new dig", encoding="utf-8")
+            raise RuntimeError("interrupted")
+    assert target.read_text(encoding="utf-8") == "old digest"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digest.md"]
+
+
+def test_a_completed_write_replaces_the_file(tmp_path):
+    target = tmp_path / "r.json"
+    write_text(target, "1")
+    write_text(target, "2")
+    assert target.read_text(encoding="utf-8") == "2"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
