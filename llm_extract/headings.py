@@ -71,9 +71,12 @@ def match_marker(line: str) -> Optional[Marker]:
     return Marker(style, _RANKS[style], m.end())
 
 
+_TITLE_END = re.compile(r"[：:。]")
+
+
 def split_title(body: str) -> tuple[str, str]:
     """Split 'title：rest' or 'title。rest' into the leading heading phrase and the remainder."""
-    m = re.search(r"[：:。]", body)
+    m = _TITLE_END.search(body)
     if not m:
         return body, ""
     return body[: m.start()], body[m.end():]

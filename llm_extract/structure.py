@@ -138,9 +138,15 @@ _RANK = {"cn": 1, "dec1": 1, "pcn": 2, "dec2": 2, "num": 3, "dec3": 3, "pnum": 4
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 
 
+_ORDINAL = re.compile(r"^\s*[#\s]*[（(]?\s*([一二三四五六七八九十零〇两]{1,3}|\d{1,2})")
+_INNER_STOP = re.compile(r"[。；;！？!?]")
+_PLAIN_HEADING_STOP = re.compile(r"[，,、；;。：:！？!?\d%％]")
+_CLAUSE_MARK = re.compile(r"[，,；;]")
+
+
 def ordinal(title: str) -> int:
     """The number a heading's marker carries (（三）→3, 12、→12); 0 when there is none."""
-    m = re.match(r"^\s*[#\s]*[（(]?\s*([一二三四五六七八九十零〇两]{1,3}|\d{1,2})", title)
+    m = _ORDINAL.match(title)
     if not m:
         return 0
     tok = m.group(1)
@@ -178,7 +184,7 @@ def _heading_candidate(line: str, prev_line_ends_open: bool) -> Optional[tuple[s
             return None
         body = line[mk.length:].strip()
         inner = body.rstrip("。.：:")
-        if not inner or len(body) > _MARKER_HEADING_MAX or re.search(r"[。；;！？!?]", inner):
+        if not inner or len(body) > _MARKER_HEADING_MAX or _INNER_STOP.search(inner):
             return None
         if body.endswith(("；", ";", "，", ",")):
             return None
@@ -191,7 +197,7 @@ def _heading_candidate(line: str, prev_line_ends_open: bool) -> Optional[tuple[s
     if (
         not prev_line_ends_open
         and 2 <= len(inner) <= _PLAIN_HEADING_MAX
-        and not re.search(r"[，,、；;。：:！？!?\d%％]", inner)
+        and not _PLAIN_HEADING_STOP.search(inner)
         and classify_heading(inner) is not None
         and (not s.endswith(("。", ".")) or re.search(_HEADING_NOUN, inner))
     ):
@@ -343,7 +349,7 @@ def _inline_title(block: Block, line: str, mk: Optional[Marker]) -> None:
     """Record a short heading phrase opening a paragraph ("（一）机构设置：…", "2. 人员情况。…")."""
     body = line[mk.length:] if mk else line
     title, rest = split_title(body)
-    if rest and 1 <= len(title) <= _INLINE_TITLE_MAX and not re.search(r"[，,；;]", title):
+    if rest and 1 <= len(title) <= _INLINE_TITLE_MAX and not _CLAUSE_MARK.search(title):
         block.title = title
         block.title_kind = classify_heading(title)
 

@@ -32,6 +32,9 @@ _SPLIT_LONG = 260
 SCORE_SENTENCE = re.compile(r"得分|等级|评分|总分|自评结果为")
 
 
+_SENTENCE_MARK = re.compile(r"[。！？!?；;]")
+
+
 def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more."""
     if (end - start) < _SPLIT_LONG:
@@ -187,7 +190,7 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     compact = "".join(text[block.start:block.end].split())
     if len(compact) <= 60 and SIGNATURE.search(compact):
         return
-    if len(compact) <= 80 and compact.endswith(("：", ":")) and not re.search(r"[。！？!?；;]", compact):
+    if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
         lead = "measure" if is_measure_leadin(compact) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
         return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own

@@ -74,11 +74,15 @@ def _goal_columns(row: Row) -> Optional[tuple[int, int]]:
     return n - g, n - a
 
 
+_NUMBERED_LINE = re.compile(r"\s*(\d{1,2}|[一二三四五六七八九十])\s*[.、．]")
+_BARE_FIGURE = re.compile(r"^[≥≤<>＞＜=＝大小于不低高超过至少]*[\d.]")
+
+
 def _enumerated_lines(text: str, cell: Cell) -> list[tuple[int, int]]:
     """A cell listing '1. …\\n2. …' is one item per line; otherwise the whole cell."""
     raw = text[cell.start:cell.end]
     lines = raw.split("\n")
-    if len(lines) > 1 and sum(bool(re.match(r"\s*(\d{1,2}|[一二三四五六七八九十])\s*[.、．]", ln)) for ln in lines) >= 2:
+    if len(lines) > 1 and sum(bool(_NUMBERED_LINE.match(ln)) for ln in lines) >= 2:
         spans, pos = [], cell.start
         for ln in lines:
             spans.append((pos, pos + len(ln)))
@@ -90,7 +94,7 @@ def _enumerated_lines(text: str, cell: Cell) -> list[tuple[int, int]]:
 def _target_is_bare(target: str) -> bool:
     """A target that makes no sense without its indicator name (≥10 万人次, 100%, 全覆盖)."""
     t = cell_key(target)
-    return len(t) <= 10 or bool(re.match(r"^[≥≤<>＞＜=＝大小于不低高超过至少]*[\d.]", t))
+    return len(t) <= 10 or bool(_BARE_FIGURE.match(t))
 
 
 @dataclass
