@@ -3,7 +3,7 @@
 A chunk is a contiguous span of Document.text (so a quote found in it has document offsets)
 made of whole blocks, plus the heading path of where it starts, which the prompt shows the model.
 Routing drops boilerplate and budget sections (职能, 机构设置, 人员情况, 预算/收支 tables) before
-anything is sent; a block longer than the budget is split after sentence ends (。；！？) — tables
+anything is sent, and the self-evaluation tables the layout reader reads itself; a block longer than the budget is split after sentence ends (。；！？) — tables
 at row breaks — with a little overlap so a point cut in two is still whole in one of the pieces.
 """
 
@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
+from .rules.table_items import reads_table
 from .textview import trim_spans
 from .tokens import count_tokens
 
@@ -69,13 +70,18 @@ class _Piece:
 
 def is_routed(block: "Block", structure: "Structure", route: str = "relevant") -> bool:
     """Whether a block goes to the model: everything under route='all'; otherwise not boilerplate
-    or budget sections, unless the block's own inline title announces content."""
+    or budget sections, unless the block's own inline title announces content, and not the tables
+    the layout reader reads itself (see `layout_read_tables`)."""
     if route == "all":
         return True
     kind = structure.sections[block.section].kind if 0 <= block.section < len(structure.sections) else "other"
     if block.kind == "table":
-        # Tables are judged by their cells: a self-evaluation table (预期目标/实际完成/指标值) is sent
+        # A table whose goal/result or indicator columns the layout reader found is read by it, not
+        # by a model (LABELING.md defines those items cell by cell). Other tables are judged by their
+        # cells: one that looks like a self-evaluation table (预期目标/实际完成/指标值) is sent
         # wherever it sits; a table of budget figures only is not.
+        if block.table is not None and structure.text and reads_table(structure.text, block.table):
+            return False
         body = structure.text[block.start:block.end] if getattr(structure, "text", None) else ""
         if body and _TABLE_CONTENT.search(body):
             return True
@@ -84,6 +90,15 @@ def is_routed(block: "Block", structure: "Structure", route: str = "relevant") -
     if kind in SKIP_KINDS:
         return getattr(block, "title_kind", None) in CONTENT_KINDS
     return True
+
+
+def layout_read_tables(structure: "Structure", route: str = "relevant") -> list["Block"]:
+    """Table blocks not sent to a model under `route` because the layout reader extracts them;
+    a model backend takes their items from `backends.rules.table_block_items`."""
+    if route == "all":
+        return []
+    return [b for b in structure.blocks
+            if b.kind == "table" and b.table is not None and reads_table(structure.text, b.table)]
 
 
 def chunk_document(

@@ -69,7 +69,7 @@ def extract_command(
     rps: Optional[float] = typer.Option(None, "--rps", help="LLM requests per second ceiling."),
     method: Optional[str] = typer.Option(None, "--method", help="Structured output: json_schema, function_calling, json_mode (default: chosen from the endpoint)."),
     passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk, merged (recall)."),
-    route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections) or all."),
+    route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections; read recognised self-evaluation tables by layout instead of sending them) or all (send everything)."),
     prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help="Prompt set to use (default v1)."),
     max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help="Token budget of report text per LLM call."),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature (default 0)."),

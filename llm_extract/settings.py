@@ -63,7 +63,7 @@ class LLMSettings(BaseModel):
     method: Method = Field("auto", description="Structured-output method; auto picks one from the endpoint.")
     passes: int = Field(1, ge=1, le=5, description="Extraction passes per chunk (merged, for recall).")
     max_chunk_tokens: int = Field(2000, ge=100, description="Token budget of the report text in one chunk.")
-    route: Route = Field("relevant", description="'relevant' skips boilerplate/budget sections; 'all' sends all.")
+    route: Route = Field("relevant", description="'relevant' skips boilerplate/budget sections and reads recognised self-evaluation tables by layout; 'all' sends all.")
     prompt_version: str = Field("v1", description="Prompt set under prompts/<version>/.")
     cache_path: Optional[Path] = Field(None, description="SQLite response cache; None = user cache dir.")
     no_cache: bool = Field(False, description="Neither read nor write the response cache.")

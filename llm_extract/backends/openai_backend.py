@@ -32,15 +32,16 @@ import openai
 from pydantic import ValidationError
 
 from ..cache import CacheError, ResponseCache, cache_key
-from ..chunking import Chunk, chunk_document
+from ..chunking import Chunk, chunk_document, layout_read_tables
 from ..grounding import Grounder, display_text
-from ..models import Stats
+from ..models import Item, Stats
 from ..pricing import Price, price_for
 from ..prompts import PromptSet, load_prompts
 from ..settings import LLMSettings
 from ..tokens import count_tokens, ensure_offline_tiktoken
 from .base import BackendError, BackendResult, RawItem
 from .llm_schema import Extraction
+from .rules import table_block_items
 
 if TYPE_CHECKING:
     from ..document import Document
@@ -155,6 +156,11 @@ class OpenAIBackend:
         s = self.settings
         return chunk_document(doc.text, structure, max_tokens=s.max_chunk_tokens, route=s.route, model=s.model)
 
+    def layout_items(self, doc: "Document", structure: "Structure") -> list[Item]:
+        """Items of the tables the layout reader reads (not sent to the model, see chunking)."""
+        return [it for b in layout_read_tables(structure, self.settings.route)
+                for it in table_block_items(doc.text, b, structure)]
+
     async def aextract(self, doc: "Document", structure: "Structure") -> BackendResult:
         t0 = time.perf_counter()
         self._check_fatal()
@@ -162,6 +168,7 @@ class OpenAIBackend:
         done = self._cached_document(doc_key)
         if done is not None:
             done.stats.seconds = round(time.perf_counter() - t0, 3)
+            done.grounded = self.layout_items(doc, structure)
             return done
         chunks = self.chunks_for(doc, structure)
         stats = Stats(chars=len(doc.text), chunks=len(chunks))
@@ -205,7 +212,7 @@ class OpenAIBackend:
         if not failures:
             self._remember_document(doc_key, items, chunks=len(chunks), calls=len(jobs), chars=len(doc.text))
         stats.seconds = round(time.perf_counter() - t0, 3)
-        return BackendResult(items=items, stats=stats)
+        return BackendResult(items=items, grounded=self.layout_items(doc, structure), stats=stats)
 
     # -- whole-document cache entries -------------------------------------------------------------
     # A document whose every call succeeded is also cached as a whole, keyed on its text and the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..document import Document
 from ..rules.paragraphs import paragraph_items
 from ..rules.table_items import table_items
-from ..structure import Structure
+from ..structure import Block, Structure
 from ..models import Item
 from .base import BackendResult, SyncBackend
 
@@ -20,6 +20,26 @@ def table_title(text: str, table_start: int) -> str:
     """The line just above a table ("2024 年度预算单位整体支出绩效自评表"), used as its section path."""
     before = text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip()
     return before if 0 < len(before) <= 40 else ""
+
+
+def _items(text: str, spans, where: str) -> list[Item]:
+    out = []
+    for s, e, cat in spans:
+        q = text[s:e]
+        # cut from the source itself: offsets exact by construction (the pipeline re-checks);
+        # validating is cheap here (pydantic-core), cheaper than model_construct's Python path
+        out.append(Item(category=cat, text=item_text(q), quote=q, start=s, end=e, section=where, alignment="exact"))
+    return out
+
+
+def table_block_items(text: str, block: Block, structure: Structure) -> list[Item]:
+    """Items of a table block, by layout (预期目标/实际完成情况 cells, 指标值/实际值, 偏差原因 clauses);
+    their section is the heading path plus the table's own title line."""
+    if block.table is None:
+        return []
+    title = table_title(text, block.start)
+    where = " > ".join(p for p in (structure.sections[block.section].path_str, title) if p)
+    return _items(text, table_items(text, block.table).items, where)
 
 
 class RulesBackend(SyncBackend):
@@ -40,19 +60,7 @@ class RulesBackend(SyncBackend):
             if block.section != current:
                 ctx, current = {}, block.section
             if block.kind == "para":
-                spans = list(paragraph_items(text, block, section, ctx))
-            elif block.kind == "table" and block.table is not None:
-                spans = table_items(text, block.table).items
-            else:
-                continue
-            where = section.path_str
-            if block.kind == "table":
-                title = table_title(text, block.start)
-                where = " > ".join(p for p in (where, title) if p)
-            for s, e, cat in spans:
-                q = text[s:e]
-                # cut from the source itself: offsets exact by construction (the pipeline re-checks);
-                # validating is cheap here (pydantic-core), cheaper than model_construct's Python path
-                raw.append(Item(category=cat, text=item_text(q), quote=q, start=s, end=e, section=where,
-                                alignment="exact"))
+                raw.extend(_items(text, paragraph_items(text, block, section, ctx), section.path_str))
+            elif block.kind == "table":
+                raw.extend(table_block_items(text, block, structure))
         return BackendResult(grounded=raw)

@@ -110,6 +110,15 @@ def table_items(text: str, table: Table) -> TableResult:
     return table.parsed
 
 
+def reads_table(text: str, table: Table) -> bool:
+    """Whether the layout reader understands this table (found goal/result or indicator columns).
+
+    LABELING.md defines table items cell by cell, so such a table needs no model: every backend
+    takes its items from here, and the LLM route does not send it."""
+    r = table_items(text, table)
+    return bool(r.items or r.indicators)
+
+
 def _table_items(text: str, table: Table) -> TableResult:
     items: list[Span] = []
     indicators: list[Indicator] = []
