@@ -43,6 +43,8 @@ _SCORE_OVERRIDE = re.compile(r"(得分|等级|结论)")
 
 _CUE_RX = {k: re.compile("|".join(map(re.escape, v))) for k, v in _CUES.items()}
 _PROCESS_RX = re.compile("|".join(map(re.escape, _PROCESS_CUES)))
+#: Kinds a heading can announce as content, in the order classify_heading prefers them.
+_CONTENT_KINDS = ("problems", "measures", "goals", "achievements")
 _OTHER_TITLE = re.compile(r"结果(拟)?应用|公开情况|其他需要说明|其他说明|其他事项")
 _FIXING_PROBLEMS = re.compile(r"问题整改|整改问题|整改情况|整改落实")
 
@@ -54,12 +56,15 @@ def classify_heading(title: str) -> Optional[str]:
         return "boilerplate"
     if _SHORTFALL_TITLE.search(t):
         return "problems"  # a point titled by its shortfall: "（三）专业技术人员结构不够合理"
-    if not any(rx.search(t) for rx in _CUE_RX.values()) and not _SCORE_OVERRIDE.search(t):
+    found = [k for k, rx in _CUE_RX.items() if rx.search(t)]
+    if not found and not _SCORE_OVERRIDE.search(t):
         return None
     if _OTHER_TITLE.search(t):
         return "other"  # how results will be used/published: only cued sentences are items
-    t = _RESULT_OF_GOALS.sub("完成情况", t)  # "绩效目标完成情况" reports results, not goals
-    content = [k for k in ("problems", "measures", "goals", "achievements") if _CUE_RX[k].search(t)]
+    if _RESULT_OF_GOALS.search(t):  # "绩效目标完成情况" reports results, not goals
+        t = _RESULT_OF_GOALS.sub("完成情况", t)
+        found = [k for k, rx in _CUE_RX.items() if rx.search(t)]
+    content = [k for k in found if k in _CONTENT_KINDS]
     if "problems" in content and "measures" in content:
         if _FIXING_PROBLEMS.search(t):
             content.remove("problems")  # about fixing problems: measures
@@ -71,10 +76,10 @@ def classify_heading(title: str) -> Optional[str]:
         return "mixed"
     if content:
         return content[0]
-    if _CUE_RX["score"].search(t) or (_SCORE_OVERRIDE.search(t) and "自评" in t):
+    if "score" in found or (_SCORE_OVERRIDE.search(t) and "自评" in t):
         return "score"
     for k in ("budget", "boilerplate"):
-        if _CUE_RX[k].search(t):
+        if k in found:
             return k
     return None
 
