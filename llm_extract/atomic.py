@@ -30,6 +30,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+
+
 def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
     """Write `text` to `path` atomically."""
     with atomic_path(path) as tmp:

@@ -75,9 +75,12 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
     return unique, problems
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
     """Write via a temporary file in the same folder and rename: a crash never leaves half a file."""
-    atomic.write_text(path, text)
+    if isinstance(data, bytes):
+        atomic.write_bytes(path, data)
+    else:
+        atomic.write_text(path, data)
 
 
 def backend_signature(backend: Backend) -> tuple:
@@ -159,7 +162,7 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
                 return Outcome(str(path), doc_id, "skipped", **_summary(done))
         doc = await io(load, path)
         report = await aextract_document(doc, backend, keep_ungrounded=keep_ungrounded)
-        await io(write_atomic, out_path, report.to_json())
+        await io(write_atomic, out_path, report.to_json_bytes())
         return Outcome(str(path), doc_id, "ok", seconds=report.stats.seconds, **_summary(report))
     except LoadError as e:
         return Outcome(str(path), doc_id, "failed", str(e))

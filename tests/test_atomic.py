@@ -51,3 +51,18 @@ def test_a_completed_write_replaces_the_file(tmp_path):
     write_text(target, "2")
     assert target.read_text(encoding="utf-8") == "2"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_the_written_json_is_the_report_contract(tmp_path):
+    # the batch writes serializer bytes directly; they must be exactly Report.to_json() in UTF-8
+    from llm_extract.models import Report
+    from llm_extract.pipeline import extract_path
+
+    out = tmp_path / "out"
+    run_batch([REPORTS / "yueyanglou_2024.txt"], out, RulesBackend())
+    written = (out / "yueyanglou_2024.json").read_bytes()
+    report = Report.model_validate_json(written)
+    again = extract_path(REPORTS / "yueyanglou_2024.txt", RulesBackend())
+    again.stats.seconds = report.stats.seconds
+    assert written == report.to_json().encode("utf-8")
+    assert report.to_json() == again.to_json()
