@@ -306,8 +306,10 @@ def page_furniture(text: str) -> set[str]:
     counts: dict[str, int] = {}
     out: set[str] = set()
     for raw in text.split("\n"):
+        if raw[:1] == "\t":  # table cells repeat by nature
+            continue
         line = raw.strip()
-        if not line or len(line) > 40 or raw.startswith("\t"):  # table cells repeat by nature
+        if not line or len(line) > 40:
             continue
         if _PAGE_NUMBER.match(line):
             out.add(line)
