@@ -1,7 +1,11 @@
 """Report → token-budgeted chunks that follow section and paragraph boundaries.
 
-A chunk is a contiguous span of Document.text (so a quote found in it has document offsets)
-made of whole blocks, plus the heading path of where it starts, which the prompt shows the model.
+A chunk is made of whole blocks of Document.text, in order, plus the heading path of where it
+starts, which the prompt shows the model. Routed blocks are packed up to the token budget even
+where routing skipped text between them: each contiguous run is a `part` (an exact slice of the
+document, so a quote found in it has document offsets), and the parts are joined with a line
+"……" that tells the model text was left out. Fewer, fuller calls repeat the system prompt and
+examples less often.
 Routing drops boilerplate and budget sections (职能, 机构设置, 人员情况, 预算/收支 tables) before
 anything is sent, and the self-evaluation tables the layout reader reads itself; a block longer than the budget is split after sentence ends (。；！？) — tables
 at row breaks — with a little overlap so a point cut in two is still whole in one of the pieces.
@@ -27,6 +31,8 @@ SKIP_KINDS = frozenset({"boilerplate", "budget"})
 CONTENT_KINDS = frozenset({"goals", "achievements", "problems", "measures", "mixed"})
 #: Share of the budget repeated at the start of the next piece when a long block is split.
 OVERLAP_RATIO = 0.15
+#: Between two parts of a chunk where routing left text out.
+PART_SEPARATOR = "\n\n……\n\n"
 #: A chunk this small without any sentence end is a stray title line and is not sent.
 MIN_CHUNK_TOKENS = 24
 
@@ -42,13 +48,15 @@ _LINE_BREAK = re.compile(r"\n")
 @dataclass(frozen=True)
 class Chunk:
     index: int
-    start: int
-    end: int
-    text: str  # == doc.text[start:end]
+    start: int  # of the first part
+    end: int  # of the last part
+    text: str  # the parts' text joined by PART_SEPARATOR (== doc.text[start:end] for one part)
     section_path: str  # heading path where the chunk starts ("" at the top of the document)
     tokens: int
     #: (offset, heading path) at each point inside the chunk where the section changes.
     marks: tuple[tuple[int, str], ...] = field(default=(), repr=False)
+    #: The contiguous [start, end) spans of Document.text the chunk is made of, in order.
+    parts: tuple[tuple[int, int], ...] = ()
 
     def section_at(self, offset: int) -> str:
         """Heading path of the section holding document offset `offset` (within the chunk)."""
@@ -66,6 +74,7 @@ class _Piece:
     tokens: int
     heading: bool = False
     new_top: bool = False  # opens a top-level section: a good place to start a new chunk
+    gap_before: bool = False  # routing left a block out between the previous piece and this one
 
 
 def is_routed(block: "Block", structure: "Structure", route: str = "relevant") -> bool:
@@ -119,24 +128,31 @@ def chunk_document(
         raise ValueError("max_tokens must be at least 20")
     count = counter or (lambda s: count_tokens(s, model))
     pieces: list[_Piece] = []
+    skipped = False
     for b in structure.blocks:
-        if not text[b.start:b.end].strip() or not is_routed(b, structure, route):
+        if not text[b.start:b.end].strip():
+            continue
+        if not is_routed(b, structure, route):
+            skipped = True
             continue
         sec = structure.sections[b.section] if 0 <= b.section < len(structure.sections) else None
         is_heading = b.kind == "heading"
         new_top = is_heading and sec is not None and sec.level <= 1
         tok = count(text[b.start:b.end])
         if tok <= max_tokens:
-            pieces.append(_Piece(b.start, b.end, b.section, tok, is_heading, new_top))
+            pieces.append(_Piece(b.start, b.end, b.section, tok, is_heading, new_top, gap_before=skipped))
         else:
-            for s, e in split_long(text, b.start, b.end, max_tokens, count, table=b.kind == "table"):
-                pieces.append(_Piece(s, e, b.section, count(text[s:e])))
+            spans = split_long(text, b.start, b.end, max_tokens, count, table=b.kind == "table")
+            for i, (s, e) in enumerate(spans):
+                pieces.append(_Piece(s, e, b.section, count(text[s:e]), gap_before=skipped and i == 0))
+        skipped = False
     groups = _pack(text, pieces, max_tokens, count)
     paths = [s.path_str if hasattr(s, "path_str") else " > ".join(s.path) for s in structure.sections]
     chunks = []
     for g in groups:
-        start, end = g[0].start, g[-1].end
-        body = text[start:end]
+        parts = _parts(g)
+        start, end = parts[0][0], parts[-1][1]
+        body = PART_SEPARATOR.join(text[s:e] for s, e in parts)
         if not body.strip() or all(p.heading for p in g) or _is_stray_title(body, count):
             continue
         marks: list[tuple[int, str]] = []
@@ -145,8 +161,20 @@ def chunk_document(
             if not marks or marks[-1][1] != path:
                 marks.append((p.start, path))
         tokens = g[0].tokens if len(g) == 1 else count(body)
-        chunks.append(Chunk(len(chunks), start, end, body, marks[0][1], tokens, tuple(marks)))
+        chunks.append(Chunk(len(chunks), start, end, body, marks[0][1], tokens, tuple(marks), tuple(parts)))
     return chunks
+
+
+def _parts(group: list[_Piece]) -> list[tuple[int, int]]:
+    """The contiguous runs of a group: a new part starts only where routing left a block out (text
+    between blocks that is no block, such as a PDF's running header, stays in its part)."""
+    parts: list[list[int]] = []
+    for p in group:
+        if parts and not p.gap_before:
+            parts[-1][1] = max(parts[-1][1], p.end)
+        else:
+            parts.append([p.start, p.end])
+    return [(s, e) for s, e in parts]
 
 
 def _is_stray_title(body: str, count: Callable[[str], int]) -> bool:
@@ -155,34 +183,33 @@ def _is_stray_title(body: str, count: Callable[[str], int]) -> bool:
 
 
 def _pack(text: str, pieces: list[_Piece], budget: int, count: Callable[[str], int]) -> list[list[_Piece]]:
-    """Greedy packing of consecutive pieces. A new chunk starts when the budget would overflow,
-    where routing left a gap (chunks are contiguous text), or at a top-level heading once the
-    current chunk is half full. A chunk does not end with a heading: trailing headings move on
-    to the next chunk with their body."""
+    """Greedy packing of consecutive pieces, across text routing left out. A new chunk starts when
+    the budget would overflow, or at a top-level heading once the current chunk is half full. A
+    chunk does not end with a heading: trailing headings move on to the next chunk with their
+    body."""
     groups: list[list[_Piece]] = []
     cur: list[_Piece] = []
+    join = max(2, count(PART_SEPARATOR))  # tokens a join may cost (an estimate on the safe side)
 
     def est(group: list[_Piece]) -> int:
-        return sum(p.tokens for p in group) + 2 * max(len(group) - 1, 0)
+        return sum(p.tokens for p in group) + join * max(len(group) - 1, 0)
+
+    def exact(group: list[_Piece]) -> int:
+        return count(PART_SEPARATOR.join(text[s:e] for s, e in _parts(group)))
 
     for p in pieces:
         if cur:
-            last = cur[-1]
-            if p.start > last.end and text[last.end:p.start].strip():
-                groups.append(cur)
-                cur = []
-            else:
-                total = est(cur) + 2 + p.tokens
-                over = total > budget or (total > budget * 0.85 and count(text[cur[0].start:p.end]) > budget)
-                if over or (p.new_top and est(cur) >= budget // 2):
-                    n = 0
-                    while n < len(cur) - 1 and cur[-1 - n].heading:
-                        n += 1
-                    carry = cur[len(cur) - n:] if n else []
-                    groups.append(cur[: len(cur) - n])
-                    # trailing headings open the next chunk; when they do not fit beside its first
-                    # block they are left out (the next chunk's section path names them)
-                    cur = carry if carry and est(carry) + 2 + p.tokens <= budget else []
+            total = est(cur) + join + p.tokens
+            over = total > budget or (total > budget * 0.85 and exact([*cur, p]) > budget)
+            if over or (p.new_top and est(cur) >= budget // 2):
+                n = 0
+                while n < len(cur) - 1 and cur[-1 - n].heading:
+                    n += 1
+                carry = cur[len(cur) - n:] if n else []
+                groups.append(cur[: len(cur) - n])
+                # trailing headings open the next chunk; when they do not fit beside its first
+                # block they are left out (the next chunk's section path names them)
+                cur = carry if carry and est(carry) + join + p.tokens <= budget else []
         cur.append(p)
     if cur:
         groups.append(cur)

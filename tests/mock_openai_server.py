@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Optional
 
+from llm_extract.chunking import PART_SEPARATOR
 from llm_extract.gold import find_in_order
 
 EXCERPT = re.compile(r"<report_excerpt>\n?(.*?)\n?</report_excerpt>", re.S)
@@ -105,6 +106,14 @@ class Oracle:
         self.min_partial = min_partial
 
     def answer(self, excerpt: str) -> dict:
+        """Items of an excerpt; one made of parts ("……" where text was left out) is read part by
+        part, each an exact slice of its report."""
+        items: list[dict] = []
+        for part in excerpt.split(PART_SEPARATOR):
+            items.extend(self._answer_part(part)["items"])
+        return {"items": items}
+
+    def _answer_part(self, excerpt: str) -> dict:
         best: list[tuple[int, str, str]] = []
         best_cover = -1
         for text, items, spans in self.docs:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_extract.chunking import chunk_document, split_long
+from llm_extract.chunking import PART_SEPARATOR, chunk_document, split_long
 from llm_extract.loaders import load
 from llm_extract.structure import analyze
 from llm_extract.tokens import count_tokens
@@ -42,12 +42,31 @@ def chunks_of(text: str, **kw):
 def test_chunks_are_exact_slices_of_the_document_in_order():
     for path in FIXTURES:
         text = load(path).text
-        chunks = chunks_of(text, max_tokens=600)
-        assert chunks, path
-        for c in chunks:
-            assert text[c.start:c.end] == c.text
-            assert c.text.strip() and c.text == c.text.strip()
-        assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+        for route in ("relevant", "all"):
+            chunks = chunks_of(text, max_tokens=600, route=route)
+            assert chunks, path
+            for c in chunks:
+                assert c.parts and (c.start, c.end) == (c.parts[0][0], c.parts[-1][1])
+                assert all(a[1] < b[0] for a, b in zip(c.parts, c.parts[1:]))  # in order, apart
+                assert c.text == PART_SEPARATOR.join(text[s:e] for s, e in c.parts)
+                assert all(text[s:e] == text[s:e].strip() != "" for s, e in c.parts)
+                if route == "all":
+                    assert c.parts == ((c.start, c.end),) and text[c.start:c.end] == c.text
+            assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+
+
+def test_routed_sections_share_a_chunk_across_text_left_out():
+    text = (
+        "二、部门整体支出绩效情况\n2024年完成基层医疗机构标准化建设20家。\n\n"
+        "三、部门基本情况\n（一）机构设置\n内设办公室、财务股等13个股室，下属2个事业单位。\n\n"
+        "四、存在问题\n一是村医老龄化现象突出。\n"
+    )
+    chunks = chunks_of(text)
+    assert len(chunks) == 1 and len(chunks[0].parts) == 2  # one call, not two
+    c = chunks[0]
+    assert "内设办公室" not in c.text and "……" in c.text
+    assert c.text.startswith("二、部门整体支出绩效情况") and c.text.endswith("村医老龄化现象突出。")
+    assert c.section_at(text.index("村医")).endswith("四、存在问题")
 
 
 @pytest.mark.parametrize("budget", [120, 400, 1500])
@@ -74,7 +93,8 @@ def test_routing_keeps_every_content_section_of_the_fixtures():
         chunks = chunks_of(text)
         covered = set()
         for c in chunks:
-            covered.update(range(c.start, c.end))
+            for s, e in c.parts:
+                covered.update(range(s, e))
         for b in st.blocks:
             kind = st.sections[b.section].kind
             if kind in ("goals", "achievements", "problems", "measures", "mixed") and b.kind != "heading":
