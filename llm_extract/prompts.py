@@ -18,7 +18,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-DEFAULT_VERSION = "v1"
+DEFAULT_VERSION = "v2"
 PACKAGED_DIR = "prompts_data"  # inside the llm_extract package
 EXCERPT_OPEN, EXCERPT_CLOSE = "<report_excerpt>", "</report_excerpt>"
 _FILES = ("system.md", "user.md", "examples.json", "json_format.md", "pass_note.md")

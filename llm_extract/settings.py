@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from .prompts import DEFAULT_VERSION
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -64,7 +66,7 @@ class LLMSettings(BaseModel):
     passes: int = Field(1, ge=1, le=5, description="Extraction passes per chunk (merged, for recall).")
     max_chunk_tokens: int = Field(2000, ge=100, description="Token budget of the report text in one chunk.")
     route: Route = Field("relevant", description="'relevant' skips boilerplate/budget sections and reads recognised self-evaluation tables by layout; 'all' sends all.")
-    prompt_version: str = Field("v1", description="Prompt set under prompts/<version>/.")
+    prompt_version: str = Field(DEFAULT_VERSION, description="Prompt set under prompts/<version>/.")
     cache_path: Optional[Path] = Field(None, description="SQLite response cache; None = user cache dir.")
     no_cache: bool = Field(False, description="Neither read nor write the response cache.")
     price_input: Optional[float] = Field(None, ge=0, description="Override: USD per 1M prompt tokens.")

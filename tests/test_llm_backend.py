@@ -76,7 +76,7 @@ def test_each_structured_output_method_round_trips(method, shape):
         assert body["response_format"]["type"] == shape
     if method == "json_mode":  # no schema is sent, so the prompt carries the format
         assert '"items"' in body["messages"][0]["content"]
-    assert rep.backend == "openai" and rep.model == "gpt-4o-mini" and rep.prompt_version == "v1"
+    assert rep.backend == "openai" and rep.model == "gpt-4o-mini" and rep.prompt_version == "v2"
     assert rep.items()[0].section.endswith("三、存在问题")
 
 
