@@ -91,35 +91,34 @@ def find_tab_tables(text: str) -> list[Table]:
         return []  # no cell lines at all: the common case for narrative reports
     raw = text.split("\n")
     starts = list(accumulate((len(ln) + 1 for ln in raw), initial=0))
-    lines = [(starts[i], starts[i + 1] - 1) for i in range(len(raw))]
     kinds = "".join(["c" if ln[:1] == "\t" else "t" if ln.strip() else "b" for ln in raw])
-    tables: list[Table] = []
-    for m in _REGION.finditer(kinds):
-        region_lines = [i for i in range(m.start(), m.end()) if kinds[i] != "b"]
-        tables.append(_parse_region(text, lines, region_lines))
-    return tables
+    return [_parse_region(text, raw, starts, kinds, m.start(), m.end()) for m in _REGION.finditer(kinds)]
 
 
-def _parse_region(text: str, lines: list[tuple[int, int]], idx: list[int]) -> Table:
+def _parse_region(text: str, raw: list[str], starts: list[int], kinds: str, first: int, stop: int) -> Table:
+    """Rows and cells of the region of lines [first, stop): a cell line after a blank line opens a
+    new row; an un-indented line continues the cell before it."""
     rows: list[Row] = []
     cell_spans: list[list[int]] = []  # [start, end] raw spans of the current row's cells
-    prev = None
-    for li in idx:
-        s, e = lines[li]
-        if s < e and text[s] == "\t":
-            new_row = prev is None or li - prev > 1  # a blank line (not part of the region) came between
-            if new_row and cell_spans:
+    after_blank = False
+    for li in range(first, stop):
+        k = kinds[li]
+        if k == "b":
+            after_blank = True
+            continue
+        s = starts[li]
+        e = s + len(raw[li])
+        if k == "c":
+            if after_blank and cell_spans:
                 rows.append(_row(text, cell_spans))
                 cell_spans = []
             cell_spans.append([s + 1, e])
         elif cell_spans:
             cell_spans[-1][1] = e
-        prev = li
+        after_blank = False
     if cell_spans:
         rows.append(_row(text, cell_spans))
-    start = lines[idx[0]][0]
-    end = lines[idx[-1]][1]
-    return Table(start=start, end=end, rows=rows)
+    return Table(start=starts[first], end=starts[stop - 1] + len(raw[stop - 1]), rows=rows)
 
 
 def _row(text: str, spans: list[list[int]]) -> Row:
