@@ -51,6 +51,17 @@ _MEASURE_ANYWHERE = re.compile(
 #: A target set for the evaluated year ("2024 年底前，…要达到基本标准").
 GOAL_CUE = re.compile(r"年底前|年内(?:完成|实现|达到)|力争|目标(?:是|为)|计划(?:完成|实现|达到)|预计(?:完成|实现|达到)|要求?达到")
 
+#: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
+#: carry none, and one scan tells (see has_no_cue).
+_ANY_CUE = re.compile("|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern]))
+
+
+def has_no_cue(s: str, body: str) -> bool:
+    """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue,
+    so is_strong_problem(s), has_measure_cue(body) and GOAL_CUE.search(s) are all false."""
+    return not (_ANY_CUE.search(s) or _PROBLEM_AT_START.match(s) or _MEASURE_AT_START.match(body))
+
+
 #: A target reported as met ("绩效目标基本达成", "未出现明显偏离"): a result, wherever it stands.
 GOAL_MET = re.compile(r"目标(已|均|基本|全面)?(顺利|全面|基本)?(达成|完成|实现)|未出现(明显)?偏(离|差)")
 

@@ -18,6 +18,7 @@ from .cues import (
     SIGNATURE,
     WEAK_PROBLEM,
     has_measure_cue,
+    has_no_cue,
     is_budget_statement,
     is_strong_problem,
     strip_marker,
@@ -55,6 +56,16 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         return "measure"
     if body is None:
         body = strip_marker(s)
+    if has_no_cue(s, body):  # the usual sentence: decided without testing each cue
+        if kind == "problems":
+            return "achievement" if GOAL_MET.search(s) else "problem" if WEAK_PROBLEM.search(s) else None
+        if kind == "goals":
+            return "goal"
+        if kind == "mixed":
+            return "problem" if WEAK_PROBLEM.search(s) else None
+        if kind in ("achievements", "score"):
+            return None if kind == "score" and SCORE_SENTENCE.search(s) else "achievement"
+        return _plain_result(s, kind)
     if kind == "problems":
         if is_strong_problem(s):
             return "problem"
@@ -88,6 +99,11 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         return "problem"
     if kind == "other" and GOAL_CUE.search(s) and "目标" in s:
         return "goal"
+    return _plain_result(s, kind)
+
+
+def _plain_result(s: str, kind: str) -> Optional[str]:
+    """Outside content sections, an uncued sentence is an item only as a result with figures."""
     if (
         kind == "other"
         and ACHIEVED.search(s)
@@ -214,7 +230,9 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         # sentence-level decisions, grouped into runs of one category
         default = _mixed_default(section.title) if kind == "mixed" else None
         run: Optional[list] = None
-        spans = _split_before_points(text, sentence_spans(text, a, b))
+        spans = sentence_spans(text, a, b)
+        if text.find("：", a, b) >= 0 or text.find(":", a, b) >= 0:  # only a colon can open a list
+            spans = _split_before_points(text, spans)
         for si, (sa, sb) in enumerate(_with_titles_attached(text, spans)):
             s = text[sa:sb]
             stripped = s.strip()
