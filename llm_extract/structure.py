@@ -174,8 +174,14 @@ _MARKER_HEADING_MAX = 40
 _INLINE_TITLE_MAX = 18
 
 
-def _heading_candidate(line: str, prev_line_ends_open: bool) -> Optional[tuple[str, str, Optional[Marker]]]:
-    """(style, title, marker) when a stripped line is a heading, else None."""
+_UNSET = Marker("", 0, 0)
+
+
+def _heading_candidate(
+    line: str, prev_line_ends_open: bool, line_marker: Optional[Marker] = _UNSET
+) -> Optional[tuple[str, str, Optional[Marker]]]:
+    """(style, title, marker) when a stripped line is a heading, else None. `line_marker` is
+    match_marker(line) when the caller has it already."""
     md = MD_HEADING.match(line)
     if md:
         body = line[md.end():].strip().strip("*").strip()
@@ -183,7 +189,7 @@ def _heading_candidate(line: str, prev_line_ends_open: bool) -> Optional[tuple[s
         if mk and mk.style not in ("shi", "ord"):
             return mk.style, body, mk
         return f"md{len(md.group(1))}", body, None
-    mk = match_marker(line)
+    mk = match_marker(line) if line_marker is _UNSET else line_marker
     if mk:
         if mk.style in ("shi", "ord"):
             return None
@@ -256,7 +262,9 @@ def analyze(doc: Document | str) -> Structure:
             continue
         lead = len(line) - len(line.lstrip())
         ls, le = pos + lead, pos + len(line.rstrip())
-        cand = _heading_candidate(_unbold(stripped), last_line_ends_open and para is not None)
+        unbolded = _unbold(stripped)
+        line_mk = match_marker(unbolded)
+        cand = _heading_candidate(unbolded, last_line_ends_open and para is not None, line_mk)
         if cand is None and not st.blocks and para is None and _is_title(stripped):
             cand = ("title", stripped, None)
         if cand is not None and cand[0] in ("pcn", "num", "pnum", "circ", "rpar"):
@@ -279,7 +287,7 @@ def analyze(doc: Document | str) -> Structure:
             st.blocks.append(Block("heading", ls, le, sec.index, marker=mk, title=title))
             last_line_ends_open = False
         else:
-            mk = match_marker(stripped)
+            mk = line_mk if unbolded is stripped else match_marker(stripped)
             joinable = para is not None and last_line_ends_open and mk is None
             if joinable:
                 para.end = le
