@@ -13,7 +13,6 @@ from typing import Optional
 from .document import Document
 from .headings import MD_HEADING, TERMINAL, Marker, match_marker, split_title
 from .tables import Table, find_tables
-from .textview import trim_spans
 
 KINDS = ("boilerplate", "budget", "goals", "achievements", "problems", "measures", "mixed", "score", "other")
 
@@ -448,9 +447,14 @@ def _finish(st: Structure) -> None:
         s.path = (*p.path, s.title)
 
 
-_SENTENCE = re.compile(r"[^。！？!?；;]+(?:[。！？!?；;][”’」』）)]*)?|[。！？!?；;][”’」』）)]*")
+#: A sentence: text up to and including its end mark (and closing quotes), or a trailing piece
+#: without one. Group 1 is the sentence with surrounding whitespace left out.
+_SENTENCE = re.compile(
+    r"\s*([^。！？!?；;\s](?:[^。！？!?；;]*[。！？!?；;][”’」』）)]*|(?:[^。！？!?；;]*[^。！？!?；;\s])?)"
+    r"|[。！？!?；;][”’」』）)]*)"
+)
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split text[start:end] after sentence-ending punctuation; trimmed spans, none empty."""
-    return trim_spans(text, (m.span() for m in _SENTENCE.finditer(text, start, end)))
+    return [m.span(1) for m in _SENTENCE.finditer(text, start, end)]
