@@ -122,24 +122,27 @@ async def arun_batch(
     on_done: Callable[[Outcome], None] | None = None,
     debug: bool = False,
 ) -> list[Outcome]:
-    """Extract every file into out_dir/<doc_id>.json; never raises for a single bad file."""
-    sem = asyncio.Semaphore(max(1, docs_in_flight))
+    """Extract every file into out_dir/<doc_id>.json; never raises for a single bad file.
+
+    `docs_in_flight` workers take the files one after another, so a batch of any size keeps only
+    that many documents (and coroutines) alive at once."""
     outcomes: list[Outcome] = []
     fatal: list[str] = []  # an endpoint error that will fail every document (unreachable, 401)
+    todo = iter(files)
 
-    async def one(path: Path) -> None:
-        async with sem:
+    async def worker() -> None:
+        for path in todo:  # shared: each worker takes the next file when it is free
             if fatal:
                 oc = Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}")
             else:
                 oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
                 if oc.status == "failed" and oc.fatal:
                     fatal.append(oc.error or "endpoint error")
-        outcomes.append(oc)
-        if on_done:
-            on_done(oc)
+            outcomes.append(oc)
+            if on_done:
+                on_done(oc)
 
-    await asyncio.gather(*(one(f) for f in files))
+    await asyncio.gather(*(worker() for _ in range(max(1, min(docs_in_flight, len(files))))))
     order = {str(f): i for i, f in enumerate(files)}
     outcomes.sort(key=lambda o: order.get(o.path, 0))
     return outcomes
