@@ -8,7 +8,7 @@
 
 The mock server runs in its own process for (b)/(c), as a real endpoint would.
 
-Run:  python benchmarks/bench_llm.py [--calls 200] [--latency 0.3] [--concurrency 16] [--also-latency 1 2]
+Run:  python benchmarks/bench_llm.py [--calls 200] [--latency 0.3] [--concurrency 16] [--also-latency 1 2] [--only a|b]
 """
 
 from __future__ import annotations
@@ -147,8 +147,13 @@ def main() -> None:
     ap.add_argument("--max-chunk-tokens", type=int, default=LLMSettings().max_chunk_tokens)
     ap.add_argument("--also-latency", type=float, nargs="*", default=[],
                     help="repeat (b)/(c) at these latencies too (real models answer in seconds)")
+    ap.add_argument("--only", choices=["a", "b"], default=None,
+                    help="run only (a) routing, or only (b) throughput with (c) cache")
     args = ap.parse_args()
-    routing(args.max_chunk_tokens)
+    if args.only != "b":
+        routing(args.max_chunk_tokens)
+    if args.only == "a":
+        return
     with tempfile.TemporaryDirectory() as d:
         for lat in [args.latency, *args.also_latency]:
             throughput(args.calls, lat, args.concurrency, Path(d))

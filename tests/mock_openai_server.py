@@ -373,7 +373,8 @@ def _make_handler(srv: MockOpenAIServer):
                 body = json.loads(raw_body or b"{}")
             except ValueError:
                 body = {}
-            entry = {"path": self.path, "body": body, "headers": dict(self.headers), "time": time.monotonic()}
+            entry = {"path": self.path, "body": body, "raw": raw_body.decode("utf-8", "replace"),
+                     "headers": dict(self.headers), "time": time.monotonic()}
             srv._record(entry)
             n = len(srv.requests)
             if not self.path.rstrip("/").endswith("/chat/completions"):

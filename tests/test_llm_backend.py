@@ -80,6 +80,71 @@ def test_each_structured_output_method_round_trips(method, shape):
     assert rep.items()[0].section.endswith("三、存在问题")
 
 
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+def test_requests_and_answers_are_those_of_stock_chat_openai(method):
+    """The client's per-call shortcuts (messages kept out of the SDK's request transform, strict
+    schema and tracing schema made once) change neither the bytes sent nor what comes back, for
+    a valid answer or a schema-invalid one."""
+    from langchain_openai import ChatOpenAI
+    from pydantic import ValidationError
+
+    from llm_extract.backends.chat_model import LeanChatOpenAI
+    from llm_extract.backends.llm_schema import Extraction
+
+    msgs = [{"role": "system", "content": "提取条目。"}, {"role": "user", "content": TEXT},
+            {"role": "assistant", "content": '{"items": []}'}, {"role": "user", "content": "再试一次。"}]
+    answers = [{"items": ITEMS}, {"items": [{"category": "opinion", "quote": "x"}]}]
+    with MockOpenAIServer(responder=lambda body: answers[0 if "老龄化" in json.dumps(body, ensure_ascii=False)
+                                                         and len(body["messages"]) == 4 else 1]) as srv:
+        async def ask(cls, convo):
+            llm = cls(model="gpt-4o-mini", base_url=srv.base_url, api_key="k", max_retries=0,
+                      use_responses_api=False, temperature=0)
+            try:
+                return await llm.with_structured_output(Extraction, method=method, include_raw=True).ainvoke(convo)
+            except ValidationError as e:  # json_schema: the SDK's parse raises on invalid output
+                return e
+
+        async def main():
+            return [await ask(cls, convo) for convo in (msgs, msgs[:2]) for cls in (ChatOpenAI, LeanChatOpenAI)]
+
+        stock_ok, lean_ok, stock_bad, lean_bad = asyncio.run(main())
+        raws = [r["raw"] for r in srv.chat_requests]
+    assert len(raws) == 4 and raws[0] == raws[1] and raws[2] == raws[3]
+    assert isinstance(lean_ok["parsed"], Extraction) and lean_ok["parsed"] == stock_ok["parsed"]
+    assert [(i.category, i.quote) for i in lean_ok["parsed"].items] == EXPECTED
+    if method == "json_schema":
+        assert isinstance(stock_bad, ValidationError) and isinstance(lean_bad, ValidationError)
+    else:
+        assert lean_bad["parsed"] is None and type(lean_bad["parsing_error"]) is type(stock_bad["parsing_error"])
+
+
+@pytest.mark.parametrize("method", ["json_schema", "json_mode"])
+def test_model_and_schema_are_prepared_once_per_backend_not_per_call(method, monkeypatch):
+    from llm_extract.backends.llm_schema import Extraction
+
+    docs = [Document.from_text(TEXT.replace("一是", f"第{n}，一是"), doc_id=f"d{n}") for n in range(4)]
+    schemas, builds = [], []
+    real_schema, real_build = Extraction.model_json_schema, OpenAIBackend._build_runnable
+    with MockOpenAIServer(responder=lambda body: {"items": ITEMS}) as srv:
+        b = backend(srv, method=method)
+        monkeypatch.setattr(Extraction, "model_json_schema",
+                            classmethod(lambda cls, *a, **k: schemas.append(1) or real_schema(*a, **k)))
+        monkeypatch.setattr(OpenAIBackend, "_build_runnable", lambda self: builds.append(1) or real_build(self))
+
+        async def main():
+            try:
+                return await asyncio.gather(*(aextract_document(d, b) for d in docs))
+            finally:
+                await b.aclose()
+
+        reps = asyncio.run(main())
+        calls = len(srv.chat_requests)
+    assert calls == sum(r.stats.llm_calls for r in reps) >= 4
+    assert all(quotes(r) == EXPECTED for r in reps)
+    assert builds == []  # the backend's model and client were made when it was, and reused
+    assert len(schemas) <= 2  # at most once each for the request and the tracing format, ever
+
+
 def test_429_with_retry_after_is_honoured_then_succeeds():
     with MockOpenAIServer(oracle=GOLD) as srv:
         b = backend(srv)
