@@ -17,6 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .models import CATEGORIES, Report
+from .prompts import DEFAULT_VERSION
 
 app = typer.Typer(
     name="llm-extract",
@@ -70,7 +71,7 @@ def extract_command(
     method: Optional[str] = typer.Option(None, "--method", help="Structured output: json_schema, function_calling, json_mode (default: chosen from the endpoint)."),
     passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk, merged (recall)."),
     route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections; read recognised self-evaluation tables by layout instead of sending them) or all (send everything)."),
-    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help="Prompt set to use (default v1)."),
+    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=f"Prompt set to use: a packaged version or a folder (default {DEFAULT_VERSION})."),
     max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help="Token budget of report text per LLM call."),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature (default 0)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per LLM request."),

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..prompts import DEFAULT_VERSION
+
 out = Console()
 err = Console(stderr=True)
 
@@ -21,7 +23,7 @@ def estimate_command(
     route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections, the default) or all."),
     passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk."),
     max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help="Token budget of report text per chunk."),
-    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help="Prompt set (default v1)."),
+    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=f"Prompt set: a packaged version or a folder (default {DEFAULT_VERSION})."),
     price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per 1M prompt tokens (overrides the price table)."),
     price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per 1M completion tokens (overrides the price table)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (same keys as the extract settings)."),
