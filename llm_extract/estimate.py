@@ -3,6 +3,7 @@ run, tokens counted with tiktoken, prices from the price table. Nothing is sent 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -20,6 +21,17 @@ COMPLETION_RATIO = 0.6
 COMPLETION_OVERHEAD = 20
 #: Chat-format tokens per message and per request (OpenAI's documented accounting).
 PER_MESSAGE, PER_REQUEST = 4, 3
+
+
+def schema_tokens(method: str, model: Optional[str] = None) -> int:
+    """Prompt tokens the output schema adds to each request: json_schema sends it as the response
+    format and function_calling as a tool definition (providers bill both as input); json_mode
+    sends none (its format instructions are in the system prompt, counted with the messages)."""
+    if method == "json_mode":
+        return 0
+    from .backends.llm_schema import Extraction
+
+    return count_tokens(json.dumps(Extraction.model_json_schema(), ensure_ascii=False), model)
 
 
 @dataclass
@@ -66,13 +78,14 @@ def estimate_document(text: str, settings: LLMSettings, *, doc_id: str = "doc", 
             text, st, max_tokens=settings.max_chunk_tokens, route="all", model=settings.model))
     else:
         est.all_text_tokens = sum(c.tokens for c in chunks)
-    fixed: Optional[int] = None  # system + few-shot tokens, the same for every call
+    fixed: Optional[int] = None  # system + few-shot + schema tokens, the same for every call
     for c in chunks:
         est.text_tokens += c.tokens
         for p in range(1, settings.passes + 1):
             msgs = prompts.messages(c.text, c.section_path, pass_no=p, json_instructions=method == "json_mode")
             if fixed is None:
                 fixed = sum(count_tokens(m["content"], settings.model) + PER_MESSAGE for m in msgs[:-1])
+                fixed += schema_tokens(method, settings.model)
             est.prompt_tokens += fixed + count_tokens(msgs[-1]["content"], settings.model) + PER_MESSAGE + PER_REQUEST
             est.completion_tokens += int(c.tokens * COMPLETION_RATIO) + COMPLETION_OVERHEAD
             est.calls += 1

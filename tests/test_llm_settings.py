@@ -222,3 +222,41 @@ def test_estimate_command_prints_a_table_and_sends_nothing(tmp_path, monkeypatch
     assert res.exit_code == 2
     est = estimate_paths([ROOT / "fixtures" / "reports"], LLMSettings(model="unknown-model"))
     assert est.cost is None and all(d.cost is None for d in est.docs)
+
+
+def test_estimate_bills_the_schema_each_request_sends():
+    """json_schema and function_calling send the output schema with every request and providers
+    bill it as input; json_mode sends none. The estimate must price what a request really carries."""
+    import asyncio
+
+    from llm_extract.backends.openai_backend import OpenAIBackend
+    from llm_extract.document import Document
+    from llm_extract.pipeline import aextract_document
+    from mock_openai_server import MockOpenAIServer
+
+    text = (ROOT / "fixtures" / "reports" / "yiyang_2024.md").read_text(encoding="utf-8")
+    per_call = {}
+    for method in ("json_schema", "function_calling", "json_mode"):
+        est = estimate_document(text, LLMSettings(model="gpt-4o-mini", method=method))
+        with MockOpenAIServer() as srv:
+            b = OpenAIBackend.from_settings(LLMSettings(model="gpt-4o-mini", method=method, base_url=srv.base_url,
+                                                        api_key="k", no_cache=True))
+
+            async def run():
+                try:
+                    await aextract_document(Document.from_text(text, doc_id="y"), b)
+                finally:
+                    await b.aclose()
+
+            asyncio.run(run())
+            bodies = [r["body"] for r in srv.chat_requests]
+        assert len(bodies) == est.calls
+        sent = sum(tokens.count_tokens(m["content"]) + 4 for body in bodies for m in body["messages"]) + 3 * len(bodies)
+        schema = 0 if method == "json_mode" else sum(
+            tokens.count_tokens(json.dumps(body.get("response_format", {}).get("json_schema") or body.get("tools"),
+                                           ensure_ascii=False)) for body in bodies)
+        # the estimate counts the schema the request carries (json_schema: response_format,
+        # function_calling: the tool), give or take the strict/tool wrapping of the same fields
+        assert abs(est.prompt_tokens - (sent + schema)) <= 0.35 * schema + 1, (method, est.prompt_tokens, sent, schema)
+        per_call[method] = est.prompt_tokens / est.calls
+    assert per_call["function_calling"] == per_call["json_schema"]
