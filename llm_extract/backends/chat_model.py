@@ -13,10 +13,11 @@ result is the same each time; this subclass does them once and otherwise leaves 
   SDK's own function, and validate the answer with the same pydantic class, as `parse` would.
 * the SDK's request transform: `create`/`parse` walk the whole request body against the SDK's
   TypedDict unions (twice for `parse`) to apply field aliases and formats — chat message params
-  have none — costing milliseconds for a few-shot prompt (openai/openai-python#3616). The messages LangChain
-  builds are already plain wire-format JSON, so they travel in `extra_body` (documented: merged
-  into the JSON body after the transform) with `messages=[]` keeping their place: the body sent
-  is byte-for-byte the same.
+  have none — costing milliseconds for a few-shot prompt. The messages LangChain builds are
+  already plain wire-format JSON, so they travel in `extra_body` (documented: merged into the
+  JSON body after the transform) with `messages=[]` keeping their place: the body sent is
+  byte-for-byte the same. (LiteLLM, BerriAI/litellm#29769, and Hermes Agent,
+  NousResearch/hermes-agent#112231, bypass the transform the same way.)
 """
 
 from __future__ import annotations
