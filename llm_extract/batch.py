@@ -75,14 +75,6 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
     return unique, problems
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename: a crash never leaves half a file."""
-    if isinstance(data, bytes):
-        atomic.write_bytes(path, data)
-    else:
-        atomic.write_text(path, data)
-
-
 def backend_signature(backend: Backend) -> tuple:
     return (backend.name, getattr(backend, "model", None), getattr(backend, "prompt_version", None))
 
@@ -165,7 +157,7 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
                 return Outcome(str(path), doc_id, "skipped", **_summary(done))
         doc = await io(load, path)
         report = await aextract_document(doc, backend, keep_ungrounded=keep_ungrounded)
-        await io(write_atomic, out_path, report.to_json_bytes())
+        await io(atomic.write_bytes, out_path, report.to_json_bytes())  # temp file + rename: never half a file
         return Outcome(str(path), doc_id, "ok", seconds=report.stats.seconds, **_summary(report))
     except LoadError as e:
         return Outcome(str(path), doc_id, "failed", str(e))

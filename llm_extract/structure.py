@@ -173,14 +173,11 @@ _MARKER_HEADING_MAX = 40
 _INLINE_TITLE_MAX = 18
 
 
-_UNSET = Marker("", 0, 0)
-
-
 def _heading_candidate(
-    line: str, prev_line_ends_open: bool, line_marker: Optional[Marker] = _UNSET
+    line: str, prev_line_ends_open: bool, line_marker: Optional[Marker]
 ) -> Optional[tuple[str, str, Optional[Marker]]]:
     """(style, title, marker) when a stripped line is a heading, else None. `line_marker` is
-    match_marker(line) when the caller has it already."""
+    match_marker(line), which the caller needs too."""
     md = MD_HEADING.match(line)
     if md:
         body = line[md.end():].strip().strip("*").strip()
@@ -188,7 +185,7 @@ def _heading_candidate(
         if mk and mk.style not in ("shi", "ord"):
             return mk.style, body, mk
         return f"md{len(md.group(1))}", body, None
-    mk = match_marker(line) if line_marker is _UNSET else line_marker
+    mk = line_marker
     if mk:
         if mk.style in ("shi", "ord"):
             return None
