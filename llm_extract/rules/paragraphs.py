@@ -50,60 +50,47 @@ def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optional[str]:
     """Category of one sentence inside a section of `kind` (None: not an item).
 
-    `body` is the sentence without its enumeration marker, when the caller has it already; each
-    cue is tested at most once (this runs for every sentence of every report)."""
+    `body` is the sentence without its enumeration marker, when the caller has it already. This
+    runs for every sentence of every report, so each cue is tested at most once, and not at all
+    when one scan (has_no_cue) finds the sentence carries none — the usual case."""
     if kind == "measures":
         return "measure"
     if body is None:
         body = strip_marker(s)
-    if has_no_cue(s, body):  # the usual sentence: decided without testing each cue
-        if kind == "problems":
-            return "achievement" if GOAL_MET.search(s) else "problem" if WEAK_PROBLEM.search(s) else None
-        if kind == "goals":
-            return "goal"
-        if kind == "mixed":
-            return "problem" if WEAK_PROBLEM.search(s) else None
-        if kind in ("achievements", "score"):
-            return None if kind == "score" and SCORE_SENTENCE.search(s) else "achievement"
-        return _plain_result(s, kind)
+    cued = not has_no_cue(s, body)
     if kind == "problems":
-        if is_strong_problem(s):
+        if cued and is_strong_problem(s):
             return "problem"
         if GOAL_MET.search(s):
             return "achievement"  # "2024 年度绩效目标基本达成，未出现明显偏离" under a problems heading
-        if has_measure_cue(body):
+        if cued and has_measure_cue(body):
             return "measure"
         return "problem" if WEAK_PROBLEM.search(s) else None  # None: continues the statement before
     if kind == "goals":
-        return "measure" if has_measure_cue(body) else "goal"
+        return "measure" if cued and has_measure_cue(body) else "goal"
     if kind == "mixed":
-        if has_measure_cue(body):
+        if cued and has_measure_cue(body):
             return "measure"
-        if is_strong_problem(s) or WEAK_PROBLEM.search(s):
+        if (cued and is_strong_problem(s)) or WEAK_PROBLEM.search(s):
             return "problem"
         return None  # decided by the section's default in paragraph_items
     if kind in ("achievements", "score"):
         if kind == "score" and SCORE_SENTENCE.search(s):
             return None  # the self-score is metadata
-        if has_measure_cue(body) and not _reported_result(s):
+        if cued and has_measure_cue(body) and not _reported_result(s):
             return "measure"
-        if is_strong_problem(s):
+        if cued and is_strong_problem(s):
             return "problem"
-        if GOAL_CUE.search(s):
+        if cued and GOAL_CUE.search(s):
             return "goal"
         return "achievement"
     # other / budget: only strong cues, and plain results with figures
-    if has_measure_cue(body):
+    if cued and has_measure_cue(body):
         return "measure"
-    if is_strong_problem(s):
+    if cued and is_strong_problem(s):
         return "problem"
-    if kind == "other" and GOAL_CUE.search(s) and "目标" in s:
+    if kind == "other" and cued and GOAL_CUE.search(s) and "目标" in s:
         return "goal"
-    return _plain_result(s, kind)
-
-
-def _plain_result(s: str, kind: str) -> Optional[str]:
-    """Outside content sections, an uncued sentence is an item only as a result with figures."""
     if (
         kind == "other"
         and ACHIEVED.search(s)
