@@ -17,7 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .models import CATEGORIES, Report
-from .prompts import DEFAULT_VERSION
+from .commands.options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 app = typer.Typer(
     name="llm-extract",
@@ -54,7 +54,7 @@ def fail(msg: str, code: int = 2) -> None:
 
 @app.command("extract")
 def extract_command(
-    paths: list[Path] = typer.Argument(..., help="Report files (.txt .md .docx .pdf) and/or folders (searched recursively)."),
+    paths: list[Path] = typer.Argument(..., help=PATHS_HELP),
     out_dir: Path = typer.Option(Path("out"), "-o", "--out", help="Folder for the results, one <doc_id>.json per report."),
     backend: str = typer.Option(
         "auto", "-b", "--backend",
@@ -69,10 +69,10 @@ def extract_command(
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="LLM requests in flight across the batch."),
     rps: Optional[float] = typer.Option(None, "--rps", help="LLM requests per second ceiling."),
     method: Optional[str] = typer.Option(None, "--method", help="Structured output: json_schema, function_calling, json_mode (default: chosen from the endpoint)."),
-    passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk, merged (recall)."),
-    route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections; read recognised self-evaluation tables by layout instead of sending them) or all (send everything)."),
-    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=f"Prompt set to use: a packaged version or a folder (default {DEFAULT_VERSION})."),
-    max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help="Token budget of report text per LLM call."),
+    passes: Optional[int] = typer.Option(None, "--passes", help=PASSES_HELP),
+    route: Optional[str] = typer.Option(None, "--route", help=ROUTE_HELP),
+    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=PROMPT_VERSION_HELP),
+    max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help=MAX_CHUNK_TOKENS_HELP),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature (default 0)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per LLM request."),
     max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Retries per call on 429/5xx/timeouts."),

@@ -9,21 +9,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..prompts import DEFAULT_VERSION
+from .options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 out = Console()
 err = Console(stderr=True)
 
 
 def estimate_command(
-    paths: list[Path] = typer.Argument(..., help="Report files (.txt .md .docx .pdf) and/or folders (searched recursively)."),
+    paths: list[Path] = typer.Argument(..., help=PATHS_HELP),
     model: Optional[str] = typer.Option(None, "--model", help="Model to price (env LLM_EXTRACT_MODEL; default gpt-4o-mini)."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Endpoint the run would use; decides the structured-output method when --method is not given."),
     method: Optional[str] = typer.Option(None, "--method", help="json_schema, function_calling or json_mode (json_mode adds the output format to the prompt)."),
-    route: Optional[str] = typer.Option(None, "--route", help="relevant (skip boilerplate/budget sections, the default) or all."),
-    passes: Optional[int] = typer.Option(None, "--passes", help="Extraction passes per chunk."),
-    max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help="Token budget of report text per chunk."),
-    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=f"Prompt set: a packaged version or a folder (default {DEFAULT_VERSION})."),
+    route: Optional[str] = typer.Option(None, "--route", help=ROUTE_HELP),
+    passes: Optional[int] = typer.Option(None, "--passes", help=PASSES_HELP),
+    max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help=MAX_CHUNK_TOKENS_HELP),
+    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=PROMPT_VERSION_HELP),
     price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per 1M prompt tokens (overrides the price table)."),
     price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per 1M completion tokens (overrides the price table)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (same keys as the extract settings)."),

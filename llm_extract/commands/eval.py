@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import write_text
+from .options import PROMPT_VERSION_HELP
 from ..evaluation import (
     DocScore,
     EvalResult,
@@ -329,7 +330,7 @@ def eval_command(
     ),
     model: Optional[str] = typer.Option(None, "--model", help="Model name passed to the backend."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible base URL for the backend."),
-    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help="Prompt version for the backend."),
+    prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=PROMPT_VERSION_HELP),
     suite: Optional[Path] = typer.Option(
         None, "--suite", help="Eval suite TOML (evals/*.toml): gold, reports, backend, settings, thresholds. "
         "Flags given on the command line override it.", dir_okay=False,
