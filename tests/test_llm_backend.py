@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+
 import pytest
 
 from llm_extract.backends.base import BackendError
@@ -45,9 +47,24 @@ def backend(srv: MockOpenAIServer, **kw) -> OpenAIBackend:
 
 
 def extract(b: OpenAIBackend, doc: Document = DOC, **kw) -> Report:
-    async def main() -> Report:
+    return extract_all(b, [doc], **kw)[0]
+
+
+def extract_all(b: OpenAIBackend, docs: list[Document], **kw) -> list[Report]:
+    """Documents extracted concurrently by one backend (sharing its limits), which is then closed."""
+    async def main() -> list[Report]:
         try:
-            return await aextract_document(doc, b, **kw)
+            return await asyncio.gather(*(aextract_document(d, b, **kw) for d in docs))
+        finally:
+            await b.aclose()
+    return asyncio.run(main())
+
+
+def batch(b: OpenAIBackend, files: list[Path], out: Path) -> list:
+    """arun_batch with this backend, which is then closed."""
+    async def main():
+        try:
+            return await arun_batch(files, out, b)
         finally:
             await b.aclose()
     return asyncio.run(main())
@@ -130,14 +147,7 @@ def test_model_and_schema_are_prepared_once_per_backend_not_per_call(method, mon
         monkeypatch.setattr(Extraction, "model_json_schema",
                             classmethod(lambda cls, *a, **k: schemas.append(1) or real_schema(*a, **k)))
         monkeypatch.setattr(OpenAIBackend, "_build_runnable", lambda self: builds.append(1) or real_build(self))
-
-        async def main():
-            try:
-                return await asyncio.gather(*(aextract_document(d, b) for d in docs))
-            finally:
-                await b.aclose()
-
-        reps = asyncio.run(main())
+        reps = extract_all(b, docs)
         calls = len(srv.chat_requests)
     assert calls == sum(r.stats.llm_calls for r in reps) >= 4
     assert all(quotes(r) == EXPECTED for r in reps)
@@ -273,14 +283,7 @@ def test_concurrency_limit_holds_across_documents():
     docs = [Document.from_text(TEXT.replace("一是", f"第{n}，一是") * 6, doc_id=f"d{n}") for n in range(4)]
     with MockOpenAIServer(latency=0.05) as srv:
         b = backend(srv, concurrency=3, max_chunk_tokens=100)
-
-        async def main():
-            try:
-                return await asyncio.gather(*(aextract_document(d, b) for d in docs))
-            finally:
-                await b.aclose()
-
-        reps = asyncio.run(main())
+        reps = extract_all(b, docs)
         assert len(srv.chat_requests) == sum(r.stats.chunks for r in reps) > 6
         assert srv.max_in_flight <= 3
 
@@ -323,19 +326,13 @@ def test_failed_document_does_not_stop_the_batch_and_resume_skips_finished(tmp_p
     def flaky(body):  # every call about the "bad" report fails
         return status(500) if "乡医" in (excerpt_of(body) or "") else None
 
-    async def run(b):
-        try:
-            return await arun_batch([good, bad], out, b)
-        finally:
-            await b.aclose()
-
     with MockOpenAIServer(oracle=GOLD, responder=flaky) as srv:
-        first = asyncio.run(run(backend(srv, max_retries=1)))
+        first = batch(backend(srv, max_retries=1), [good, bad], out)
         assert [o.status for o in first] == ["ok", "failed"]
         assert "all 1 model calls failed" in first[1].error and "HTTP 500" in first[1].error
         srv.reset()
         srv.responder = None
-        second = asyncio.run(run(backend(srv)))
+        second = batch(backend(srv), [good, bad], out)
         asked = [excerpt_of(r["body"]) for r in srv.chat_requests]
     assert [o.status for o in second] == ["skipped", "ok"]
     assert asked and all("乡医" in a for a in asked)  # finished report not requested again
@@ -385,14 +382,8 @@ def test_api_key_never_reaches_output_files(tmp_path):
     f = tmp_path / "r.txt"
     f.write_text(TEXT, encoding="utf-8")
 
-    async def run(b):
-        try:
-            return await arun_batch([f], tmp_path / "out", b)
-        finally:
-            await b.aclose()
-
     with MockOpenAIServer(oracle=GOLD) as srv:
-        asyncio.run(run(backend(srv)))
+        batch(backend(srv), [f], tmp_path / "out")
         headers = {k.lower(): v for k, v in srv.chat_requests[0]["headers"].items()}
         assert headers["authorization"] == f"Bearer {KEY}"  # sent to the endpoint, nowhere else
     for p in (tmp_path / "out").iterdir():
