@@ -89,7 +89,7 @@ def is_routed(block: "Block", structure: "Structure", route: str = "relevant") -
         # by a model (LABELING.md defines those items cell by cell). Other tables are judged by their
         # cells: one that looks like a self-evaluation table (预期目标/实际完成/指标值) is sent
         # wherever it sits; a table of budget figures only is not.
-        if block.table is not None and structure.text and reads_table(structure.text, block.table):
+        if _layout_read(block, structure):
             return False
         body = structure.text[block.start:block.end] if getattr(structure, "text", None) else ""
         if body and _TABLE_CONTENT.search(body):
@@ -106,8 +106,13 @@ def layout_read_tables(structure: "Structure", route: str = "relevant") -> list[
     a model backend takes their items from `backends.rules.table_block_items`."""
     if route == "all":
         return []
-    return [b for b in structure.blocks
-            if b.kind == "table" and b.table is not None and reads_table(structure.text, b.table)]
+    return [b for b in structure.blocks if _layout_read(b, structure)]
+
+
+def _layout_read(block: "Block", structure: "Structure") -> bool:
+    """A table block whose goal/result or indicator columns the layout reader recognises."""
+    return block.kind == "table" and block.table is not None and bool(structure.text) \
+        and reads_table(structure.text, block.table)
 
 
 def chunk_document(
