@@ -19,17 +19,17 @@ KINDS = ("boilerplate", "budget", "goals", "achievements", "problems", "measures
 #: Heading cue words per section kind (checked on the heading text only, never on body text).
 #: Order matters for the non-content kinds: the first that matches wins.
 _CUES: dict[str, tuple[str, ...]] = {
-    "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素"),
-    "measures": ("措施", "改进", "整改", "建议", "下一步", "工作计划", "工作思路", "工作打算", "努力方向",
-                 "拟应用", "意见"),
+    "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素", "原因分析"),
+    "measures": ("措施", "改进", "整改", "建议", "下一步", "下步", "工作计划", "工作思路", "打算", "努力方向",
+                 "拟应用", "意见", "对策"),
     "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值"),
     "achievements": ("主要绩效", "成效", "成绩", "成果", "完成情况", "绩效情况", "履职", "效益", "效果", "产出",
                      "主要工作", "重点工作", "工作开展", "亮点", "工作情况", "实施情况", "取得", "绩效分析",
-                     "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析"),
+                     "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析", "经验", "做法"),
     "score": ("自评结论", "自评结果", "自评得分", "评价结论", "评价结果", "总体评价", "自评等级", "综合评价"),
     "budget": ("预算", "收支", "支出情况", "收入情况", "决算", "资金情况", "经费", "三公", "财务", "资金使用",
                "资金管理", "基础数据"),
-    "boilerplate": ("基本情况", "基本概况", "单位概况", "部门概况", "职能", "职责", "机构设置", "机构情况",
+    "boilerplate": ("基本情况", "概况", "立项依据", "立项背景", "项目背景", "职能", "职责", "机构设置", "机构情况",
                     "内设机构", "人员情况", "人员编制", "人员构成", "编制情况", "开展情况", "组织实施", "报送",
                     "公开", "其他需要说明", "其他说明", "评价依据", "评价方法", "评价对象", "评价范围"),
 }
@@ -63,6 +63,8 @@ def classify_heading(title: str) -> Optional[str]:
     if _RESULT_OF_GOALS.search(t):  # "绩效目标完成情况" reports results, not goals
         t = _RESULT_OF_GOALS.sub("完成情况", t)
         found = [k for k, rx in _CUE_RX.items() if rx.search(t)]
+    elif "goals" in found and "achievements" in found and not _CUE_RX["achievements"].search(_CUE_RX["goals"].sub("", t)):
+        found.remove("achievements")  # "部门整体绩效目标": 整体绩效 is part of the goal phrase
     content = [k for k in found if k in _CONTENT_KINDS]
     if "problems" in content and "measures" in content:
         if _FIXING_PROBLEMS.search(t):
@@ -85,7 +87,7 @@ def classify_heading(title: str) -> Optional[str]:
 
 #: Headings that state a shortfall are problem points, whatever else they mention.
 _SHORTFALL_TITLE = re.compile(
-    r"未完成|未达到|未达标|不够|不足|滞后|偏低|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
+    r"未完成|未达到|未达标|不够|不足|滞后|偏低|偏慢|缓慢|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
 )
 #: "绩效目标完成情况", "目标实现情况": results against the goals.
 _RESULT_OF_GOALS = re.compile(r"(绩效)?目标(的)?(完成|实现|达成)")
@@ -441,6 +443,9 @@ def _finish(st: Structure) -> None:
         if s.own_kind == "budget" and p.kind in ("achievements", "score"):
             # "预算执行情况" inside a performance analysis reports results, not the budget tables
             s.kind = "achievements"
+        elif s.own_kind in ("budget", "boilerplate") and p.kind in ("problems", "measures", "mixed"):
+            # "（一）预算执行方面" under 存在的问题: a problem point named by its topic
+            s.kind = p.kind
         s.path = (*p.path, s.title)
 
 

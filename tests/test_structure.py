@@ -114,3 +114,28 @@ def test_pdf_page_furniture_does_not_break_paragraphs():
     assert paras[0].startswith("全年完成") and paras[0].endswith("长百分之十。")
     assert not any(p.strip() in ("— 3 —", "— 4 —", header) for p in paras)
     assert [s.kind for s in st.sections if s.title.startswith(("二", "三", "四"))] == ["achievements", "problems", "measures"]
+
+
+def test_section_kind_synonyms_of_other_templates():
+    # problems, causes and measures under the names other templates give them
+    for title in ("（三）存在的不足", "四、短板和差距", "（二）原因分析", "五、存在的问题及原因"):
+        assert classify_heading(title) == "problems", title
+    for title in ("六、下步打算", "（四）下一步工作打算", "七、意见建议", "有关建议", "2025年工作计划", "下一步改进措施"):
+        assert classify_heading(title) == "measures", title
+    # a third-party evaluation and a project-level report
+    assert classify_heading("一、评价结论") == "score"
+    assert classify_heading("二、主要绩效") == "achievements"
+    assert classify_heading("（一）项目概况") == "boilerplate"
+    assert classify_heading("（二）立项依据") == "boilerplate"
+    assert classify_heading("（三）资金使用及管理") == "budget"
+    assert classify_heading("绩效目标完成情况") == "achievements"
+    # "整体绩效" inside a goal phrase does not make it a results heading
+    assert classify_heading("（二）2024年度部门整体绩效目标") == "goals"
+
+
+def test_topic_subheading_under_problems_is_a_problem_point():
+    text = "五、存在的问题\n（一）预算执行方面\n项目资金拨付进度慢。\n（二）资产管理方面\n账实不符。\n"
+    st = analyze(text)
+    kinds = {s.title: s.kind for s in st.sections[1:]}
+    assert kinds["（一）预算执行方面"] == "problems"
+    assert kinds["（二）资产管理方面"] == "problems"
