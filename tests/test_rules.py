@@ -219,3 +219,49 @@ def test_bare_goal_cell_in_a_goal_table_is_quoted_with_its_row_name():
     items = table_items(text, find_tables(text)[0]).items
     got = [(text[s:e], c) for s, e, c in items]
     assert ("结核病筛查\n\t1.2万人", "goal") in got and ("完成1.03万人", "achievement") in got
+
+
+def test_label_switch_inside_one_paragraph_makes_the_rest_measures():
+    text = (
+        "三、存在的问题及整改措施\n"
+        "1.项目资金拨付滞后。整改措施：加快资金拨付；完成情况纳入年度考核。\n"
+        "2.绩效指标设置不够细化，部分指标难以量化。整改措施：修订指标体系。\n"
+        "（三）主要成效\n"
+        "问题：宣传覆盖面不广。整改措施：开展宣传活动12场；建立长效机制。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["1.项目资金拨付滞后。", "2.绩效指标设置不够细化，部分指标难以量化。", "问题：宣传覆盖面不广。"]
+    # later clauses after the label stay measures, even ones that read like results
+    assert cats["measure"] == [
+        "整改措施：加快资金拨付；完成情况纳入年度考核。",
+        "整改措施：修订指标体系。",
+        "整改措施：开展宣传活动12场；建立长效机制。",
+    ]
+    assert "achievement" not in cats
+
+
+def test_points_after_a_measure_label_are_measures():
+    text = (
+        "五、存在的问题及整改措施\n"
+        "（一）预算执行进度偏慢\n"
+        "存在问题：部分项目资金下达晚，执行率仅为38%。\n"
+        "整改措施：\n"
+        "（1）建立执行进度月通报制度，完成情况纳入考核。\n"
+        "（2）开展项目绩效跟踪，全年完成监控。\n"
+        "（二）资产管理不规范\n"
+        "部分固定资产账实不符。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["存在问题：部分项目资金下达晚，执行率仅为38%。", "部分固定资产账实不符。"]
+    assert cats["measure"] == ["（1）建立执行进度月通报制度，完成情况纳入考核。", "（2）开展项目绩效跟踪，全年完成监控。"]
+
+
+def test_measure_label_inside_one_paragraph_of_points():
+    text = (
+        "四、存在问题和整改措施\n"
+        "村级水管员队伍不稳定，流动性大。整改措施：（1）落实水管员补助；（2）每年开展培训2次，"
+        "完成考核的予以续聘。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["村级水管员队伍不稳定，流动性大。"]
+    assert "".join(cats["measure"]).replace("整改措施：", "") == "（1）落实水管员补助；（2）每年开展培训2次，完成考核的予以续聘。"

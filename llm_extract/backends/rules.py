@@ -42,6 +42,18 @@ def table_block_items(text: str, block: Block, structure: Structure) -> list[Ite
     return _items(text, table_items(text, block.table).items, where)
 
 
+def _carried_label(ctx: dict, structure: Structure, section) -> dict:
+    """A fresh paragraph context for a new section, keeping an open "整改措施：" label when the
+    section is an unnamed point under the labelled one ("（1）…" lines read as headings)."""
+    at = ctx.get("label_section")
+    if not ctx.get("label") or at is None or section.own_kind is not None:
+        return {}
+    p = section.parent
+    while p is not None and p != at:
+        p = structure.sections[p].parent
+    return {k: ctx[k] for k in ("label", "label_section", "label_rank")} if p == at else {}
+
+
 class RulesBackend(SyncBackend):
     name = "rules"
     model = None
@@ -58,7 +70,7 @@ class RulesBackend(SyncBackend):
         for block in structure.blocks:
             section = structure.sections[block.section]
             if block.section != current:
-                ctx, current = {}, block.section
+                ctx, current = _carried_label(ctx, structure, section), block.section
             if block.kind == "para":
                 raw.extend(_items(text, paragraph_items(text, block, section, ctx), section.path_str))
             elif block.kind == "table":

@@ -138,3 +138,31 @@ def has_measure_cue(body: str) -> bool:
 
 def is_strong_measure(s: str) -> bool:
     return has_measure_cue(strip_marker(s))
+
+
+#: Explicit category labels opening a sentence ("问题：…", "整改措施：…", "整改成效：…", "年度目标：…").
+#: A label is the strongest evidence a report gives: what follows it, up to the next label or
+#: point of its own rank, is of that category whatever its wording (LABELING.md).
+_LABELS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
+    ("measure", re.compile(
+        r"(?:整改|改进|下一步|下步|应对|解决|完善|工作)?(?:措施|建议|对策|举措|意见|方向|打算|思路)(?:及计划)?[:：]"
+        r"|(?:整改|改进|工作)(?:方案|计划)[:：]")),
+    ("problem", re.compile(
+        r"(?:存在的?|主要|突出|发现的?)?(?:问题|不足|短板)(?:描述|表现|及原因|和原因)?[:：]"
+        r"|(?:问题|产生|偏差|扣分)?原因(?:分析)?[:：]")),
+    ("achievement", re.compile(r"(?:整改|工作|主要)?(?:成效|成果|进展|完成情况)[:：]|整改(?:情况|结果)[:：]")),
+    ("goal", re.compile(r"(?:年度|绩效|预期|总体|工作)*目标(?:任务)?[:：]")),
+)
+_LABEL_MAX = 12
+
+
+def explicit_label(body: str) -> str | None:
+    """The category an opening label names ("整改措施：" → measure), for a sentence already
+    stripped of its enumeration marker; None when it opens with no label."""
+    head = body[:_LABEL_MAX]
+    if "：" not in head and ":" not in head:
+        return None  # the usual case, decided without a regex
+    for cat, rx in _LABELS:
+        if rx.match(body):
+            return cat
+    return None

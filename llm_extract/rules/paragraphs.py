@@ -17,6 +17,7 @@ from .cues import (
     PROCESS_SENTENCE,
     SIGNATURE,
     WEAK_PROBLEM,
+    explicit_label,
     has_measure_cue,
     has_no_cue,
     is_budget_statement,
@@ -165,13 +166,31 @@ def _split_before_points(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     return trim_spans(text, out)
 
 
+def _foreign_label(text: str, a: int, b: int, kind: str) -> bool:
+    """Whether a point of a goals/measures section holds a label naming another category."""
+    if text.find("：", a, b) < 0 and text.find(":", a, b) < 0:
+        return False
+    own = "measure" if kind == "measures" else "goal"
+    for sa, sb in sentence_spans(text, a, b):
+        body = strip_marker(text[sa:sb])
+        label = explicit_label(body)
+        if label is not None and label != own:
+            return True
+    return False
+
+
 def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A point's short opening title ("（一）基本公共卫生服务项目。") is read with the sentence after it,
-    so it takes that sentence's category instead of being judged on its own."""
+    so it takes that sentence's category instead of being judged on its own — unless that sentence
+    opens with a label ("1.拨付滞后。整改措施：…"): then the title is the point's own statement."""
     if len(spans) >= 2:
         a, b = spans[0]
         first = text[a:b]
-        if len(first) <= 22 and match_marker(first.strip()) is not None:
+        if (
+            len(first) <= 22
+            and match_marker(first.strip()) is not None
+            and explicit_label(text[spans[1][0]:spans[1][1]]) is None
+        ):
             return [(a, spans[1][1]), *spans[2:]]
     return spans
 
@@ -201,8 +220,13 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         return  # how the goals were set, ending "…主要绩效目标为：": framing for the list that follows
     if kind == "goals" and _ABOUT_THE_GOALS.match(compact):
         return  # "上述目标均设置了可量化的指标值": a remark about the list, not a goal
+    label_rank = ctx.get("label_rank")
+    if ctx.get("label") and block.marker is not None and label_rank is not None and block.marker.rank <= label_rank:
+        ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
     for a, b in points(text, block.start, block.end):
         seg = text[a:b]
+        if kind in ("goals", "measures") and _foreign_label(text, a, b, kind):
+            kind = "mixed"  # "问题：…。整改措施：…" inside a measures section: labels decide, sentence by sentence
         if kind == "goals":
             m = _GOALS_LEADIN.search(text, a, min(b, a + 160))
             if m and m.end() < b:
@@ -224,13 +248,21 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
             s = text[sa:sb]
             stripped = s.strip()
             mk = match_marker(stripped)
-            cat = _sentence_category(s, kind, stripped[mk.length:] if mk else stripped)
+            body = stripped[mk.length:] if mk else stripped
+            cat = _sentence_category(s, kind, body)
             ends_colon = stripped.endswith(("：", ":"))
             if ends_colon and is_measure_leadin(s):
                 cat = "measure"
             enum = mk is not None and mk.style in _POINT_STYLES
             listed = ctx.get("list_cat")
-            if kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
+            label = explicit_label(body)
+            if label is not None:
+                ctx["label"], ctx["label_section"] = label, block.section
+                ctx["label_rank"] = mk.rank if mk is not None else (block.marker.rank if block.marker else None)
+                cat = label
+            elif ctx.get("label") == "measure" or (ctx.get("label") == "problem" and cat not in ("problem", "measure")):
+                cat = ctx["label"]  # after "整改措施：" every clause and point is a measure
+            elif kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
                 cat = listed  # an uncued point of an open problem/measure enumeration
             elif cat in ("problem", "measure") and (
                 ends_colon or (enum and kind == "other") or _OPENS_LIST.search(s)
