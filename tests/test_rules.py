@@ -265,3 +265,9 @@ def test_measure_label_inside_one_paragraph_of_points():
     cats = by_cat(run(text))
     assert cats["problem"] == ["村级水管员队伍不稳定，流动性大。"]
     assert "".join(cats["measure"]).replace("整改措施：", "") == "（1）落实水管员补助；（2）每年开展培训2次，完成考核的予以续聘。"
+
+
+def test_run_in_points_are_cut_at_their_markers_and_the_lead_in_dropped():
+    text = "六、下步打算\n下一步，我局将重点做好以下工作：一是加快项目进度；二是强化资金监管；三是做好运行管护。\n"
+    cats = by_cat(run(text))
+    assert cats == {"measure": ["一是加快项目进度；", "二是强化资金监管；", "三是做好运行管护。"]}

@@ -27,8 +27,6 @@ from .cues import (
 
 Span = tuple[int, int, str]  # start, end, category
 
-#: Paragraphs longer than this that enumerate inline (一是…二是…) are cut per point.
-_SPLIT_LONG = 260
 
 
 SCORE_SENTENCE = re.compile(r"得分|等级|评分|总分|自评结果为")
@@ -38,9 +36,8 @@ _SENTENCE_MARK = re.compile(r"[。！？!?；;]")
 
 
 def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more."""
-    if (end - start) < _SPLIT_LONG:
-        return [(start, end)]
+    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more,
+    whatever its length: a run-in list is one item per point (LABELING.md "Cutting items")."""
     marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
     if len(marks) < 2:
         return [(start, end)]
@@ -225,6 +222,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
     for a, b in points(text, block.start, block.end):
         seg = text[a:b]
+        if a == block.start and b < block.end and seg.endswith(("：", ":")) and kind in ("goals", "measures"):
+            continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
         if kind in ("goals", "measures") and _foreign_label(text, a, b, kind):
             kind = "mixed"  # "问题：…。整改措施：…" inside a measures section: labels decide, sentence by sentence
         if kind == "goals":
