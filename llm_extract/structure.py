@@ -124,6 +124,9 @@ class Block:
     title: str = ""
     title_kind: Optional[str] = None
     table: Optional[Table] = None
+    #: Page furniture lines ("— 3 —", a running header) inside the paragraph: kept in its span so
+    #: offsets stay whole, but never inside an item's quote.
+    holes: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -224,18 +227,21 @@ def analyze(doc: Document | str) -> Structure:
     stack: list[int] = [0]  # open section indices
 
     # iterate lines outside tables
-    furniture = page_furniture(text)
+    furniture, wrap = page_furniture(text)
+    holes: list[tuple[int, int]] = []  # furniture lines since the open paragraph's last line
     table_iter = iter(tables)
     next_table = next(table_iter, None)
     pos = 0
     para: Optional[Block] = None
     last_line_ends_open = False
+    last_line_full = False  # ended a sentence exactly at the hard-wrap width: may go on
 
     def close_para() -> None:
         nonlocal para
         if para is not None:
             st.blocks.append(para)
             para = None
+        holes.clear()
 
     n = len(text)
     while pos <= n:
@@ -255,7 +261,9 @@ def analyze(doc: Document | str) -> Structure:
         stripped = line.strip()
         if not stripped or stripped in furniture:
             # blank, or a running page header/footer of a PDF export: transparent, so a paragraph
-            # broken by a page break stays one paragraph (its quote keeps the header verbatim)
+            # broken by a page break stays one paragraph (the furniture becomes one of its holes)
+            if stripped and para is not None:
+                holes.append((pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())))
             pos = nl + 1
             continue
         lead = len(line) - len(line.lstrip())
@@ -283,17 +291,20 @@ def analyze(doc: Document | str) -> Structure:
             style, title, mk = cand
             sec = _open_section(st, stack, style, title, ls, le)
             st.blocks.append(Block("heading", ls, le, sec.index, marker=mk, title=title))
-            last_line_ends_open = False
+            last_line_ends_open = last_line_full = False
         else:
             mk = line_mk if unbolded is stripped else match_marker(stripped)
-            joinable = para is not None and last_line_ends_open and mk is None
+            joinable = para is not None and mk is None and (last_line_ends_open or (last_line_full and lead == 0))
             if joinable:
                 para.end = le
+                para.holes.extend(holes)
+                holes.clear()
             else:
                 close_para()
                 para = Block("para", ls, le, stack[-1], marker=mk)
                 _inline_title(para, stripped, mk)
             last_line_ends_open = not stripped.endswith(tuple(TERMINAL))
+            last_line_full = wrap > 0 and len(stripped) >= wrap
         pos = nl + 1
     close_para()
     _finish(st)
@@ -306,16 +317,24 @@ _PAGE_NUMBER = re.compile(
 )
 
 
-def page_furniture(text: str) -> set[str]:
+def page_furniture(text: str) -> tuple[set[str], int]:
     """Lines that are page furniture in a PDF export: page numbers ("— 3 —", "第 3 页 共 8 页")
-    and short lines repeated on at least three pages (running headers such as the report title)."""
+    and short lines repeated on at least three pages (running headers such as the report title);
+    and the hard-wrap width of PDF text (0 when lines are not hard-wrapped), see _wrap_width."""
     counts: dict[str, int] = {}
     out: set[str] = set()
+    open_lengths: list[int] = []
+    n_lines = 0
     for raw in text.split("\n"):
         if raw[:1] == "\t":  # table cells repeat by nature
             continue
         line = raw.strip()
-        if not line or len(line) > 40:
+        if not line:
+            continue
+        n_lines += 1
+        if line[-1] not in TERMINAL and len(line) >= 12:
+            open_lengths.append(len(line))
+        if len(line) > 40:
             continue
         if _PAGE_NUMBER.match(line):
             out.add(line)
@@ -325,7 +344,18 @@ def page_furniture(text: str) -> set[str]:
         line for line, n in counts.items()
         if n >= 3 and len(line) >= 6 and not match_marker(line) and not re.search(r"[。；;：:]$", line) and "\t" not in line
     )
-    return out
+    return out, _wrap_width(open_lengths, n_lines)
+
+
+def _wrap_width(open_lengths: list[int], n_lines: int) -> int:
+    """The length from which a line of hard-wrapped PDF text is "full": most lines stop
+    mid-sentence at about the same length, so a line of that length ending in 。 may be a
+    sentence that happened to end at the margin, its paragraph going on below. 0: not wrapped."""
+    if len(open_lengths) < 8 or len(open_lengths) < 0.4 * n_lines:
+        return 0
+    lengths = sorted(open_lengths)
+    lo, hi = lengths[len(lengths) // 5], lengths[(len(lengths) * 4) // 5]
+    return lo if hi - lo <= max(3, hi // 8) else 0
 
 
 def _unbold(line: str) -> str:

@@ -7,6 +7,7 @@ from ..rules.paragraphs import paragraph_items
 from ..rules.table_items import table_items
 from ..structure import Block, Structure
 from ..models import Item
+from ..textview import trim_spans
 from .base import BackendResult, SyncBackend
 
 
@@ -42,6 +43,19 @@ def table_block_items(text: str, block: Block, structure: Structure) -> list[Ite
     return _items(text, table_items(text, block.table).items, where)
 
 
+def around_holes(text: str, spans, holes: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Items cut around the page furniture inside their paragraph ("— 3 —" and the running
+    header of a PDF page break never sit inside a quote): one piece on each side."""
+    out = []
+    for s, e, cat in spans:
+        for hs, he in holes:
+            if s < hs and he < e:
+                out.extend((a, b, cat) for a, b in trim_spans(text, [(s, hs)]))
+                s = he
+        out.extend((a, b, cat) for a, b in trim_spans(text, [(s, e)]))
+    return out
+
+
 def _carried_label(ctx: dict, structure: Structure, section) -> dict:
     """A fresh paragraph context for a new section, keeping an open "整改措施：" label when the
     section is an unnamed point under the labelled one ("（1）…" lines read as headings)."""
@@ -72,7 +86,10 @@ class RulesBackend(SyncBackend):
             if block.section != current:
                 ctx, current = _carried_label(ctx, structure, section), block.section
             if block.kind == "para":
-                raw.extend(_items(text, paragraph_items(text, block, section, ctx), section.path_str))
+                spans = paragraph_items(text, block, section, ctx)
+                if block.holes:
+                    spans = around_holes(text, spans, block.holes)
+                raw.extend(_items(text, spans, section.path_str))
             elif block.kind == "table":
                 raw.extend(table_block_items(text, block, structure))
         return BackendResult(grounded=raw)
