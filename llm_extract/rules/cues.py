@@ -51,14 +51,36 @@ _MEASURE_ANYWHERE = re.compile(
 #: A target set for the evaluated year ("2024 年底前，…要达到基本标准").
 GOAL_CUE = re.compile(r"年底前|年内(?:完成|实现|达到)|力争|目标(?:是|为)|计划(?:完成|实现|达到)|预计(?:完成|实现|达到)|要求?达到")
 
+#: How a target is written ("≥12处", "不低于95%", "达到90%以上", "控制在预算以内").
+TARGET_OP = re.compile(
+    r"≥|≤|＞=|>=|不低于|不少于|不高于|不超过|不大于|大于等于|小于等于|达到[^。；;，,]{0,20}以上|控制在[^。；;，,]{0,20}以[内下]"
+)
+#: Words that report a result, not a target ("实际完成", "已建成", "较上年").
+_RESULT_MARK = re.compile(r"实际|已|完成了|实现了|达到了|较上年|同比|均已|全部|共计|累计|超额|为\d")
+#: An indicator class opening a list of targets ("产出指标：…", "数量指标方面，…").
+_INDICATOR_CLASS = re.compile(r"(?:产出|效益|数量|质量|时效|成本|满意度|社会效益|经济效益|生态效益|可持续影响)指标")
+
+
+def is_target_statement(s: str) -> bool:
+    """A list of indicators with their targets, set before the results are reported: a goal
+    wherever it stands ("产出指标：新建供水工程≥12处，水质达标率不低于90%")."""
+    ops = TARGET_OP.findall(s)
+    if not ops or _RESULT_MARK.search(s):
+        return False
+    return len(ops) >= 2 or bool(_INDICATOR_CLASS.search(s, 0, 14))
+
+
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
 #: carry none, and one scan tells (see has_no_cue).
-_ANY_CUE = re.compile("|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern]))
+_ANY_CUE = re.compile(
+    "|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern, TARGET_OP.pattern])
+)
 
 
 def has_no_cue(s: str, body: str) -> bool:
     """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue,
-    so is_strong_problem(s), has_measure_cue(body) and GOAL_CUE.search(s) are all false."""
+    so is_strong_problem(s), has_measure_cue(body), GOAL_CUE.search(s) and is_target_statement(s)
+    are all false."""
     return not (_ANY_CUE.search(s) or _PROBLEM_AT_START.match(s) or _MEASURE_AT_START.match(body))
 
 

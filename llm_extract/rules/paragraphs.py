@@ -22,6 +22,7 @@ from .cues import (
     has_no_cue,
     is_budget_statement,
     is_strong_problem,
+    is_target_statement,
     strip_marker,
 )
 
@@ -79,7 +80,7 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
             return "measure"
         if cued and is_strong_problem(s):
             return "problem"
-        if cued and GOAL_CUE.search(s):
+        if cued and (GOAL_CUE.search(s) or is_target_statement(s)):
             return "goal"
         return "achievement"
     # other / budget: only strong cues, and plain results with figures
@@ -88,6 +89,8 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
     if cued and is_strong_problem(s):
         return "problem"
     if kind == "other" and cued and GOAL_CUE.search(s) and "目标" in s:
+        return "goal"
+    if cued and is_target_statement(s):
         return "goal"
     if (
         kind == "other"
@@ -101,7 +104,7 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
 
 
 #: The framing clause before a run-in goal list: "…2023年度部门整体支出绩效目标为：".
-_GOALS_LEADIN = re.compile(r"[^。；]{0,80}(目标|任务|指标)[^。；：:]{0,10}(为|是|如下|包括|有|主要有)[：:]")
+_GOALS_LEADIN = re.compile(r"[^。；]{0,80}(?:(目标|任务|指标)[^。；：:]{0,10}(为|是|如下|包括|有|主要有)|目标)[：:]")
 
 
 def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -192,6 +195,39 @@ def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple
     return spans
 
 
+#: A paragraph title naming the goals themselves ("2024年度部门整体绩效目标"), not a remark about
+#: them ("预算绩效目标的可行性").
+_GOALS_TITLE = re.compile(r"目标(?:任务)?$")
+
+
+def _goal_statement(block: Block, ctx: dict) -> bool:
+    """Whether a paragraph states goals wherever it stands: it is titled as goals ("年度绩效目标：…",
+    "2.2024年度部门整体绩效目标。…"), or it is a point of the list such a paragraph opened (a marker
+    of another style than the titled paragraph's; an unmarked paragraph or one of that same style
+    ends the list)."""
+    if block.title_kind == "goals" and _GOALS_TITLE.search(block.title):
+        ctx["goal_list"] = block.marker.style if block.marker else ""
+        return True
+    style = ctx.get("goal_list")
+    if style is None:
+        return False
+    if block.marker is None or block.marker.style == style or block.title_kind not in (None, "goals"):
+        ctx["goal_list"] = None
+        return False
+    return True
+
+
+def _after_title(text: str, block: Block) -> int:
+    """Where a goals paragraph's content starts, past its marker, title and the 。/： after it."""
+    i = text.find(block.title, block.start, block.end)
+    if i < 0:
+        return block.start
+    j = i + len(block.title)
+    if j < block.end and text[j] in "：:。":
+        j += 1
+    return j if j < block.end else block.start
+
+
 #: Marker styles of list points (as opposed to outline headings).
 _POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
 
@@ -204,6 +240,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     """
     ctx = {} if ctx is None else ctx
     kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
+    skip_to = block.start
+    if kind != "measures" and _goal_statement(block, ctx):
+        kind = "goals"  # "2.2024年度部门整体绩效目标。（一）…" inside 基本情况, and its points
+        if block.title_kind == "goals" and _GOALS_TITLE.search(block.title):
+            skip_to = _after_title(text, block)
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
@@ -220,9 +261,9 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     label_rank = ctx.get("label_rank")
     if ctx.get("label") and block.marker is not None and label_rank is not None and block.marker.rank <= label_rank:
         ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
-    for a, b in points(text, block.start, block.end):
+    for a, b in points(text, skip_to, block.end):
         seg = text[a:b]
-        if a == block.start and b < block.end and seg.endswith(("：", ":")) and kind in ("goals", "measures"):
+        if a == skip_to and b < block.end and seg.endswith(("：", ":")) and kind in ("goals", "measures"):
             continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
         if kind in ("goals", "measures") and _foreign_label(text, a, b, kind):
             kind = "mixed"  # "问题：…。整改措施：…" inside a measures section: labels decide, sentence by sentence
