@@ -13,6 +13,7 @@ from typing import Optional
 from .document import Document
 from .headings import MD_HEADING, TERMINAL, Marker, match_marker, split_title
 from .tables import Table, find_tables
+from .textview import ARTEFACT, has_artefacts, strip_artefacts
 
 KINDS = ("boilerplate", "budget", "goals", "achievements", "problems", "measures", "mixed", "score", "other")
 
@@ -228,6 +229,7 @@ def analyze(doc: Document | str) -> Structure:
 
     # iterate lines outside tables
     furniture, wrap = page_furniture(text)
+    artefacts = has_artefacts(text)
     holes: list[tuple[int, int]] = []  # furniture lines since the open paragraph's last line
     table_iter = iter(tables)
     next_table = next(table_iter, None)
@@ -259,6 +261,8 @@ def analyze(doc: Document | str) -> Structure:
             nl = next_table.start - 1 if next_table.start > pos else nl
         line = text[pos:nl]
         stripped = line.strip()
+        if artefacts:
+            stripped = strip_artefacts(stripped)  # read the line as if "[bookmark: _GoBack]" were not there
         if not stripped or stripped in furniture:
             # blank, or a running page header/footer of a PDF export: transparent, so a paragraph
             # broken by a page break stays one paragraph (the furniture becomes one of its holes)
@@ -307,8 +311,18 @@ def analyze(doc: Document | str) -> Structure:
             last_line_full = wrap > 0 and len(stripped) >= wrap
         pos = nl + 1
     close_para()
+    if artefacts:
+        _artefact_holes(st)
     _finish(st)
     return st
+
+
+def _artefact_holes(st: Structure) -> None:
+    """Word-export artefacts inside paragraphs become holes, like page furniture: no item holds one."""
+    for b in st.blocks:
+        if b.kind == "para":
+            b.holes.extend(m.span() for m in ARTEFACT.finditer(st.text, b.start, b.end))
+            b.holes.sort()
 
 
 _PAGE_NUMBER = re.compile(

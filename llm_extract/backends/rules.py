@@ -7,7 +7,7 @@ from ..rules.paragraphs import paragraph_items
 from ..rules.table_items import table_items
 from ..structure import Block, Structure
 from ..models import Item
-from ..textview import trim_spans
+from ..textview import strip_artefacts, trim_spans
 from .base import BackendResult, SyncBackend
 
 
@@ -19,7 +19,7 @@ def item_text(quote: str, limit: int = 120) -> str:
 
 def table_title(text: str, table_start: int) -> str:
     """The line just above a table ("2024 年度预算单位整体支出绩效自评表"), used as its section path."""
-    before = text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip()
+    before = strip_artefacts(text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip())
     return before if 0 < len(before) <= 40 else ""
 
 
@@ -48,11 +48,14 @@ def around_holes(text: str, spans, holes: list[tuple[int, int]]) -> list[tuple[i
     header of a PDF page break never sit inside a quote): one piece on each side."""
     out = []
     for s, e, cat in spans:
-        for hs, he in holes:
-            if s < hs and he < e:
+        for hs, he in holes:  # sorted, disjoint
+            if he <= s or hs >= e:
+                continue
+            if s < hs:
                 out.extend((a, b, cat) for a, b in trim_spans(text, [(s, hs)]))
-                s = he
-        out.extend((a, b, cat) for a, b in trim_spans(text, [(s, e)]))
+            s = he
+        if s < e:
+            out.extend((a, b, cat) for a, b in trim_spans(text, [(s, e)]))
     return out
 
 
