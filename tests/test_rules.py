@@ -288,7 +288,8 @@ def test_goal_statement_inside_basic_information_section():
     cats = by_cat(run(text))
     assert cats == {
         "goal": [
-            "（一）完成农村供水保障工程建设，新建集中供水工程12处；",
+            # the paragraph's title opens its first point (LABELING.md: marker and heading phrase)
+            "2.2024年度部门整体绩效目标。（一）完成农村供水保障工程建设，新建集中供水工程12处；",
             "（二）河湖长制工作考核位列全市前三；",
             "（三）预算执行率不低于95%。",
             "（1）完成中小河流治理20公里；",

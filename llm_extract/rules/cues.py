@@ -70,6 +70,19 @@ def is_target_statement(s: str) -> bool:
     return len(ops) >= 2 or bool(_INDICATOR_CLASS.search(s, 0, 14))
 
 
+def is_target_point(body: str) -> bool:
+    """One point of an indicator list, stated as its target ("病虫害绿色防控覆盖率达到52%以上；"):
+    short, and at least half of its clauses carry a target (a narrative of work done that once
+    says "达到国家C级以上标准" is not a target)."""
+    if len(body) > 80 or _RESULT_MARK.search(body):
+        return False
+    ops = len(TARGET_OP.findall(body))
+    return ops > 0 and 2 * ops >= len(_CLAUSES.findall(body.rstrip("；;。，, "))) + 1
+
+
+_CLAUSES = re.compile(r"[，,；;。]")
+
+
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
 #: carry none, and one scan tells (see has_no_cue).
 _ANY_CUE = re.compile(

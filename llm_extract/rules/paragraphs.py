@@ -22,6 +22,7 @@ from .cues import (
     has_no_cue,
     is_budget_statement,
     is_strong_problem,
+    is_target_point,
     is_target_statement,
     strip_marker,
 )
@@ -129,6 +130,12 @@ _OPENS_LIST = re.compile(r"[：:]\s*(一是|其一|首先|（一）|\(一\)|（1
 _FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将继续|将进一步|计划|拟")
 
 
+def _plans_ahead(s: str, kind: str) -> bool:
+    """A lead-in announcing planned measures. Under a results heading ("主要绩效") "…重点抓好以下
+    工作：" introduces the work done, unless it speaks of the future."""
+    return is_measure_leadin(s) and (kind not in ("achievements", "score") or bool(_FUTURE.search(s)))
+
+
 def _reported_result(s: str) -> bool:
     """'我局将全部项目纳入监控，督促整改问题7个' uses 将 as 把: with done-verbs and counted results
     and no word of the future, it reports work done."""
@@ -217,16 +224,8 @@ def _goal_statement(block: Block, ctx: dict) -> bool:
     return True
 
 
-def _after_title(text: str, block: Block) -> int:
-    """Where a goals paragraph's content starts, past its marker, title and the 。/： after it."""
-    i = text.find(block.title, block.start, block.end)
-    if i < 0:
-        return block.start
-    j = i + len(block.title)
-    if j < block.end and text[j] in "：:。":
-        j += 1
-    return j if j < block.end else block.start
-
+#: Longest paragraph title ("2.2024年度部门整体绩效目标。") read as the opening of its first point.
+_INLINE_TITLE_POINT = 30
 
 #: Marker styles of list points (as opposed to outline headings).
 _POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
@@ -240,18 +239,15 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     """
     ctx = {} if ctx is None else ctx
     kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
-    skip_to = block.start
     if kind != "measures" and _goal_statement(block, ctx):
         kind = "goals"  # "2.2024年度部门整体绩效目标。（一）…" inside 基本情况, and its points
-        if block.title_kind == "goals" and _GOALS_TITLE.search(block.title):
-            skip_to = _after_title(text, block)
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
     if len(compact) <= 60 and SIGNATURE.search(compact):
         return
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
-        lead = "measure" if is_measure_leadin(compact) else _sentence_category(compact, kind)
+        lead = "measure" if _plans_ahead(compact, kind) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
         return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own
     if kind == "goals" and compact.endswith(("：", ":")) and len(compact) <= 160:
@@ -261,10 +257,18 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     label_rank = ctx.get("label_rank")
     if ctx.get("label") and block.marker is not None and label_rank is not None and block.marker.rank <= label_rank:
         ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
-    for a, b in points(text, skip_to, block.end):
+    held: Optional[int] = None  # start of a paragraph title read with the first point
+    for a, b in points(text, block.start, block.end):
         seg = text[a:b]
-        if a == skip_to and b < block.end and seg.endswith(("：", ":")) and kind in ("goals", "measures"):
-            continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
+        if a == block.start and b < block.end and kind in ("goals", "measures"):
+            if seg.endswith(("：", ":")):
+                continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
+            if block.title and len(seg) <= _INLINE_TITLE_POINT and seg.endswith(("。", ".")):
+                held = a  # "2.2024年度部门整体绩效目标。（一）…": the title opens the first point
+                continue
+        if held is not None:
+            a, held = held, None
+            seg = text[a:b]
         if kind in ("goals", "measures") and _foreign_label(text, a, b, kind):
             kind = "mixed"  # "问题：…。整改措施：…" inside a measures section: labels decide, sentence by sentence
         if kind == "goals":
@@ -291,9 +295,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
             body = stripped[mk.length:] if mk else stripped
             cat = _sentence_category(s, kind, body)
             ends_colon = stripped.endswith(("：", ":"))
-            if ends_colon and is_measure_leadin(s):
+            if ends_colon and _plans_ahead(s, kind):
                 cat = "measure"
             enum = mk is not None and mk.style in _POINT_STYLES
+            if enum and cat in ("achievement", None) and kind != "problems" and is_target_point(body):
+                cat = "goal"  # "（4）病虫害绿色防控覆盖率达到52%以上；" in a list of indicators
             listed = ctx.get("list_cat")
             label = explicit_label(body)
             if label is not None:
