@@ -91,6 +91,16 @@ def classify_heading(title: str) -> Optional[str]:
 _SHORTFALL_TITLE = re.compile(
     r"未完成|未达到|未达标|不够|不足|滞后|偏低|偏慢|缓慢|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
 )
+#: A heading that only names the section ("存在的不足", "主要问题"), not one shortfall.
+_GENERIC_PROBLEMS = re.compile(r"存在|主要问题|问题及|问题和|问题$|不足$|^不足|原因")
+
+
+def is_shortfall_point(title: str) -> bool:
+    """A point's heading that states one shortfall ("（二）高标准农田建设项目验收和管护滞后")."""
+    t = "".join(title.split()).strip("*#")
+    return bool(_SHORTFALL_TITLE.search(t)) and not _GENERIC_PROBLEMS.search(t)
+
+
 #: "绩效目标完成情况", "目标实现情况": results against the goals.
 _RESULT_OF_GOALS = re.compile(r"(绩效)?目标(的)?(完成|实现|达成)")
 

@@ -384,3 +384,17 @@ def test_word_export_artefacts_never_reach_any_field():
     assert cats["problem"] == ["一是工程管护经费不足。", "二是", "基层水管员队伍不稳定。"]
     assert cats["measure"] == ["加强管护。"]
     assert [(r.name, r.target, r.actual) for r in report.indicators] == [("新建供水工程", "≥12处", "12处")]
+
+
+def test_shortfall_heading_and_its_problem_label_are_one_item():
+    text = (
+        "五、存在的问题及整改措施\n"
+        "（一）补贴面积核实不够精准\n"
+        "问题：抽查发现2个村将撂荒地块纳入补贴面积。\n"
+        "整改措施：追回补贴资金1.98万元。\n"
+        "（二）存在的其他问题\n"
+        "问题：档案管理不规范。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["（一）补贴面积核实不够精准\n问题：抽查发现2个村将撂荒地块纳入补贴面积。", "问题：档案管理不规范。"]
+    assert cats["measure"] == ["整改措施：追回补贴资金1.98万元。"]
