@@ -252,7 +252,7 @@ def test_points_after_a_measure_label_are_measures():
         "部分固定资产账实不符。\n"
     )
     cats = by_cat(run(text))
-    assert cats["problem"] == ["存在问题：部分项目资金下达晚，执行率仅为38%。", "部分固定资产账实不符。"]
+    assert cats["problem"] == ["（一）预算执行进度偏慢\n存在问题：部分项目资金下达晚，执行率仅为38%。", "部分固定资产账实不符。"]
     assert cats["measure"] == ["（1）建立执行进度月通报制度，完成情况纳入考核。", "（2）开展项目绩效跟踪，全年完成监控。"]
 
 
