@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..models import Indicator
-from ..tables import Cell, Row, Table, cell_key
+from ..tables import Cell, Row, Table, cell_key, cell_value
 from .cues import is_strong_measure, is_strong_problem
 from ..textview import trim_spans
 
@@ -190,7 +190,7 @@ def _indicator_rows(
         got: dict[str, Optional[Cell]] = {
             f: (cells[n - p] if 0 <= n - p < n else None) for f, p in cols.items()
         }
-        vals = {f: (" ".join(c.text.split()) if (c := got.get(f)) is not None else "") for f in _IND_COLS}
+        vals = {f: (cell_value(c.text) if (c := got.get(f)) is not None else "") for f in _IND_COLS}
         for lv in ("level1", "level2"):
             if vals[lv]:
                 carry[lv] = vals[lv]
