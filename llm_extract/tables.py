@@ -13,7 +13,7 @@ from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
-from .textview import ARTEFACT
+from .textview import ARTEFACT, strip_artefacts
 
 
 class Cell(NamedTuple):
@@ -308,6 +308,16 @@ def _join_lines(parts: list[str]) -> str:
     for p in parts[1:]:
         out += ("" if _width(out[-1:]) == 2 or _width(p[:1]) == 2 else " ") + p
     return out
+
+
+def table_title(text: str, table_start: int) -> str:
+    """The line just above a table ("2024 年度预算单位整体支出绩效自评表"): the name of the table
+    (or project) its rows belong to; a page number in between is skipped."""
+    lines = text[max(0, table_start - 300):table_start].rstrip().split("\n")
+    while len(lines) > 1 and _PAGE_LINE.match(lines[-1].strip()):
+        lines.pop()
+    before = strip_artefacts(lines[-1].strip().strip("*#").strip())
+    return before if 0 < len(before) <= 40 else ""
 
 
 def cell_key(s: str) -> str:

@@ -398,3 +398,82 @@ def test_shortfall_heading_and_its_problem_label_are_one_item():
     cats = by_cat(run(text))
     assert cats["problem"] == ["（一）补贴面积核实不够精准\n问题：抽查发现2个村将撂荒地块纳入补贴面积。", "问题：档案管理不规范。"]
     assert cats["measure"] == ["整改措施：追回补贴资金1.98万元。"]
+
+
+SPACE_TABLE = (
+    "表2 某县2024年度农村供水工程项目绩效指标完成情况表\n"
+    "一级指标    二级指标        三级指标            年度指标值      实际完成值        分值  得分  偏差原因分析及改进措施\n"
+    "产出指标    数量指标        千吨万人供水工程新  2处             2处               6     6\n"
+    "                            建数量\n"
+    "                            供水管网建设长度    ≥160公里        151.7公里         8     7     受汛期持续降雨影响，\n"
+    "                                                                                              村级管网改造未完工，\n"
+    "                                                                                              完成率94.8%；已督促施工单位增加作\n"
+    "                                                                                              业面，确保明年4月底前完工\n"
+    "            质量指标        工程验收合格率      100%            100%              6     6     达标\n"
+    "满意度指标  服务对象满意度  受益群众满意度      ≥90%            94.6%             10    10    达标\n"
+    "            指标\n"
+    "\n"
+    "上表所列绩效指标分值合计30分，得分29分。\n"
+)
+
+
+def test_space_aligned_table_rows_wrapped_cells_and_items():
+    text = "六、绩效目标完成情况\n" + SPACE_TABLE
+    tables = find_tables(text)
+    assert len(tables) == 1
+    rows = [[c.text for c in r.cells] for r in tables[0].rows]
+    assert rows[1][:5] == ["产出指标", "数量指标", "千吨万人供水工程新建数量", "2处", "2处"]
+    assert rows[-1][:3] == ["满意度指标", "服务对象满意度指标", "受益群众满意度"]
+    from llm_extract.pipeline import extract_text
+
+    report = extract_text(text)
+    got = [(r.level1, r.level2, r.name, r.target, r.actual) for r in report.indicators]
+    assert got == [
+        ("产出指标", "数量指标", "千吨万人供水工程新建数量", "2处", "2处"),
+        ("产出指标", "数量指标", "供水管网建设长度", "≥160公里", "151.7公里"),
+        ("产出指标", "质量指标", "工程验收合格率", "100%", "100%"),
+        ("满意度指标", "服务对象满意度指标", "受益群众满意度", "≥90%", "94.6%"),
+    ]
+    assert {r.table for r in report.indicators} == {"表2 某县2024年度农村供水工程项目绩效指标完成情况表"}
+    assert report.indicators[1].note == "受汛期持续降雨影响，村级管网改造未完工，完成率94.8%；已督促施工单位增加作业面，确保明年4月底前完工"
+    cats = by_cat(report.items())
+    # a bare target is quoted from its name's first line; a wrapped note cell across its own lines
+    assert "千吨万人供水工程新  2处" in cats["goal"] and "供水管网建设长度    ≥160公里" in cats["goal"]
+    assert "151.7公里" in cats["achievement"]
+    problem = next(q for q in cats["problem"] if q.startswith("受汛期"))
+    assert "".join(problem.split()) == "受汛期持续降雨影响，村级管网改造未完工，完成率94.8%"
+    measure = next(q for q in cats["measure"] if q.startswith("已督促"))
+    assert "".join(measure.split()) == "已督促施工单位增加作业面，确保明年4月底前完工"
+    # neither the caption nor the scoring sentence under the table is an item
+    assert not any("情况表" in q or "分值" in q for qs in cats.values() for q in qs)
+
+
+def test_project_report_headings():
+    text = (
+        "一、项目概况\n项目总投资4286.5万元，其中中央资金2000万元。\n"
+        "二、建设内容\n1.新建集中供水工程2处。\n2.改造供水管网160公里。\n"
+        "三、资金使用及管理\n（一）资金到位情况\n到位资金4286.5万元，到位率100%。\n"
+        "（二）资金管理情况\n项目资金实行专账核算，全年审减工程价款137.48万元。\n"
+        "四、组织实施\n（一）招标采购。项目划分为5个标段，全部公开招标，施工合同价合计3712.4万元。\n"
+        "五、绩效目标完成情况\n5.基础设施短板加快补齐\n全年完成道路硬化9.6公里。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["goal"] == ["1.新建集中供水工程2处。", "2.改造供水管网160公里。"]
+    assert cats["achievement"] == [
+        "项目资金实行专账核算，全年审减工程价款137.48万元。",
+        "（一）招标采购。项目划分为5个标段，全部公开招标，施工合同价合计3712.4万元。",
+        "全年完成道路硬化9.6公里。",
+    ]
+    assert set(cats) == {"goal", "achievement"}
+
+
+def test_deductions_and_a_townships_plans_are_cued():
+    text = (
+        "六、自评结论\n总自评为91.5分，评价等级为“优”。扣分主要集中在参保人数和道路硬化里程2项指标，共扣8.5分。\n"
+        "七、其他需要说明的情况\n本报告在镇政府信息公开专栏公开。我镇将把发现的问题纳入整改台账。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats == {
+        "problem": ["扣分主要集中在参保人数和道路硬化里程2项指标，共扣8.5分。"],
+        "measure": ["我镇将把发现的问题纳入整改台账。"],
+    }

@@ -8,7 +8,8 @@ from ..rules.table_items import table_items
 from ..rules.cues import explicit_label, strip_marker
 from ..structure import Block, Structure, is_shortfall_point
 from ..models import Item
-from ..textview import strip_artefacts, trim_spans
+from ..tables import table_title
+from ..textview import trim_spans
 from .base import BackendResult, SyncBackend
 
 
@@ -16,12 +17,6 @@ def item_text(quote: str, limit: int = 120) -> str:
     """A short one-line form of a quote: whitespace folded, cut at `limit` characters."""
     s = " ".join(quote.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def table_title(text: str, table_start: int) -> str:
-    """The line just above a table ("2024 年度预算单位整体支出绩效自评表"), used as its section path."""
-    before = strip_artefacts(text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip())
-    return before if 0 < len(before) <= 40 else ""
 
 
 def _items(text: str, spans, where: str) -> list[Item]:

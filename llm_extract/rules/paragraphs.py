@@ -32,6 +32,11 @@ Span = tuple[int, int, str]  # start, end, category
 
 
 SCORE_SENTENCE = re.compile(r"得分|等级|评分|总分|自评结果为")
+#: Scoring arithmetic wherever it stands ("指标分值合计90分，得分85分"): metadata, not a result.
+_SCORE_ARITHMETIC = re.compile(r"分值|计得\d|得分\d|得\d+(?:\.\d+)?分")
+#: A table's caption line, and a sentence that only points at a table ("…详见下表。").
+_CAPTION = re.compile(r"^(?:表\s*\d+\S*)?[^。；;，,：:]{0,50}表$")
+_TABLE_POINTER = re.compile(r"(?:详见|见|如)下表|如下表所示|见表\s*\d")
 
 
 _SENTENCE_MARK = re.compile(r"[。！？!?；;]")
@@ -75,8 +80,10 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
             return "problem"
         return None  # decided by the section's default in paragraph_items
     if kind in ("achievements", "score"):
-        if kind == "score" and SCORE_SENTENCE.search(s):
+        if kind == "score" and SCORE_SENTENCE.search(s) and not (cued and is_strong_problem(s)):
             return None  # the self-score is metadata
+        if _SCORE_ARITHMETIC.search(s) or (_TABLE_POINTER.search(s) and len(s) <= 60):
+            return None
         if cued and has_measure_cue(body) and not _reported_result(s):
             return "measure"
         if cued and is_strong_problem(s):
@@ -244,8 +251,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
-    if len(compact) <= 60 and SIGNATURE.search(compact):
-        return
+    if len(compact) <= 60 and (SIGNATURE.search(compact) or _CAPTION.search(compact)):
+        return  # a signature, or a table's caption ("表1 龙潭镇2024年度…绩效指标完成情况表")
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
         lead = "measure" if _plans_ahead(compact, kind) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
