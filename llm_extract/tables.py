@@ -251,8 +251,8 @@ def _space_rows(lines: list[str], starts: list[int], text: str, i: int, cols: li
     need = max(2, (len(cols) + 1) // 2)
     while i < len(lines):
         segs = _segments(lines[i])
-        if not segs:
-            break
+        if not segs or _PAGE_LINE.match(lines[i].strip()):
+            break  # a blank line or a page number ends this part of the table
         placed = []
         for col, s, e in segs:
             k = max((c for c in range(len(cols)) if cols[c] <= col + 2), default=None)
@@ -260,7 +260,8 @@ def _space_rows(lines: list[str], starts: list[int], text: str, i: int, cols: li
                 break  # text running across columns: narrative, not a cell
             placed.append((k, starts[i] + s, starts[i] + e))
         else:
-            if len(placed) >= need or cells is None:
+            opens = len(placed) >= need or (len(placed) >= 2 and placed[0][0] == 0)  # "合计  100  91.5"
+            if opens or cells is None:
                 if len(placed) < need:
                     break  # the first line under the header must be a row
                 if cells is not None:

@@ -477,3 +477,27 @@ def test_deductions_and_a_townships_plans_are_cued():
         "problem": ["扣分主要集中在参保人数和道路硬化里程2项指标，共扣8.5分。"],
         "measure": ["我镇将把发现的问题纳入整改台账。"],
     }
+
+
+def test_space_table_split_by_a_page_number_is_one_table():
+    header = "一级指标    二级指标        三级指标              年度指标值    实际完成值    分值  得分  偏差原因\n"
+    text = (
+        "表1 龙潭镇2024年度绩效指标完成情况表\n" + header
+        + "产出指标    数量指标        居民养老保险参保人数  ≥2.35万人     2.31万人      4     3     部分外出务工人员已在务\n"
+        + "                                                                                          工地参保；下一步将入户\n"
+        + "                                                                                          核查\n"
+        + "- 3 -\n" + header
+        + "满意度指标  服务对象满意度  群众满意度            ≥90%          93.6%         10    10\n"
+        + "合计                                                                          100   91.5\n"
+        + "（二）主要履职成效\n"
+    )
+    tables = find_tables(text)
+    assert len(tables) == 1
+    ind = table_items(text, tables[0]).indicators
+    assert [(r.level1, r.name, r.target, r.actual) for r in ind] == [
+        ("产出指标", "居民养老保险参保人数", "≥2.35万人", "2.31万人"),
+        ("满意度指标", "群众满意度", "≥90%", "93.6%"),
+    ]
+    assert {r.table for r in ind} == {"表1 龙潭镇2024年度绩效指标完成情况表"}
+    got = {("".join(text[s:e].split()), c) for s, e, c in table_items(text, tables[0]).items}
+    assert ("部分外出务工人员已在务工地参保", "problem") in got and ("下一步将入户核查", "measure") in got

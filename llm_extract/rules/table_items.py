@@ -228,7 +228,6 @@ def note_items(text: str, cell: Cell) -> list[Span]:
     pos = cell.start
     if text[cell.start:cell.end] != cell.text:
         return out  # a wrapped cell quoted by its first line only: no clause offsets to cut
-    lead: Optional[int] = None  # start of uncued clauses before the first cued one
     for clause in re.split(r"(?<=[，,；;。])", cell.text):
         s, e = pos, pos + len(clause)
         pos = e
@@ -248,11 +247,10 @@ def note_items(text: str, cell: Cell) -> list[Span]:
         if cat is None:
             if out and not text[out[-1][1]:s].strip().startswith(("；", ";", "。")):
                 out[-1] = (out[-1][0], e, out[-1][2])  # "…未完工，完成率94.8%": the statement goes on
-            elif lead is None:
-                lead = s  # "受汛期持续降雨影响，" explains what follows
-            continue
-        if lead is not None:
-            s, lead = lead, None
+                continue
+            if len(body) < 8:
+                continue  # a bare label ("预算执行率"), not a statement
+            cat = "problem"  # what explains a deviation is its cause: a problem (LABELING.md)
         if out and out[-1][2] == cat:
             out[-1] = (out[-1][0], e, cat)
         else:
