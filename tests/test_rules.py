@@ -501,3 +501,21 @@ def test_space_table_split_by_a_page_number_is_one_table():
     assert {r.table for r in ind} == {"表1 龙潭镇2024年度绩效指标完成情况表"}
     got = {("".join(text[s:e].split()), c) for s, e, c in table_items(text, tables[0]).items}
     assert ("部分外出务工人员已在务工地参保", "problem") in got and ("下一步将入户核查", "measure") in got
+
+
+def test_deduction_reason_column_and_cause_then_remedy_cells():
+    text = (
+        "| 一级指标 | 二级指标 | 三级指标 | 年度指标值 | 实际完成值 | 分值 | 得分 | 扣分原因 |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| 产出 | 数量指标 | 家庭养老床位建设数 | ≥500张 | 432张 | 5 | 4.3 | 服务机构参与积极性不高，完成率86.4%；建议提高床位运营补贴 |\n"
+        "|  | 时效指标 | 土地出让价款入库及时率 | 100% | 96% | 4 | 3 | 2宗地块受让人延期缴款；已下达催缴通知书并计收违约金 |\n"
+        "|  | 质量指标 | 上门服务工单合格率 | ≥95% | 91.7% | 5 | 4 | 第三方监管以电话回访为主，服务时长核查覆盖面窄 |\n"
+    )
+    got = [(text[s:e], c) for s, e, c in table_items(text, find_tables(text)[0]).items if c in ("problem", "measure")]
+    assert got == [
+        ("服务机构参与积极性不高，完成率86.4%", "problem"),
+        ("建议提高床位运营补贴", "measure"),
+        ("2宗地块受让人延期缴款", "problem"),
+        ("已下达催缴通知书并计收违约金", "measure"),
+        ("第三方监管以电话回访为主，服务时长核查覆盖面窄", "problem"),
+    ]

@@ -27,11 +27,11 @@ _IND_COLS: dict[str, tuple[str, ...]] = {
     "actual": ("实际完成值", "实际值", "完成值", "实际完成情况", "全年实际值"),
     "weight": ("分值", "权重"),
     "score": ("自评得分", "得分"),
-    "note": ("偏差原因", "原因分析", "改进措施", "备注", "说明"),
+    "note": ("偏差原因", "原因分析", "扣分原因", "扣分说明", "扣分情况", "改进措施", "备注", "说明"),
 }
 
 _SHORTFALL = re.compile(r"未完工|未竣工|未开工|未建成|延期|较晚|偏晚|不及时|滞后|未完成|未达|未能|不足|偏低|低于|差距|欠缺|缓慢|较低|不到位|不够|没有|尚未|延迟|推迟|下降")
-_REMEDY = re.compile(r"加快|加强|持续(?:推进|加强|优化|完善|跟踪|开展|做好)|优化|完善|推进|提高|提升|整合|强化|引导|督促|争取|继续|进一步|改进")
+_REMEDY = re.compile(r"^已(?:督促|下达|纳入|提请|启动|制定|安排|协调|责令|要求)|加快|加强|持续(?:推进|加强|优化|完善|跟踪|开展|做好)|优化|完善|推进|提高|提升|整合|强化|引导|督促|争取|继续|进一步|改进")
 _NOT_ITEM = re.compile(r"^(达标|已达标|完成|已完成|超额完成|全面完成|全面落实|按时完成|显著(增长|成效)|无偏差|无)[。.]?$")
 
 
@@ -250,7 +250,9 @@ def note_items(text: str, cell: Cell) -> list[Span]:
                 continue
             if len(body) < 8:
                 continue  # a bare label ("预算执行率"), not a statement
-            cat = "problem"  # what explains a deviation is its cause: a problem (LABELING.md)
+            # after a shortfall and "；", what follows is the remedy ("…延期缴款；已下达催缴通知书");
+            # otherwise what explains a deviation is its cause: a problem (LABELING.md)
+            cat = "measure" if out and out[-1][2] == "problem" else "problem"
         if out and out[-1][2] == cat:
             out[-1] = (out[-1][0], e, cat)
         else:
