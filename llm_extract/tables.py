@@ -256,14 +256,14 @@ def _space_rows(lines: list[str], starts: list[int], text: str, i: int, cols: li
         placed = []
         for col, s, e in segs:
             k = max((c for c in range(len(cols)) if cols[c] <= col + 2), default=None)
-            if k is None or (k + 1 < len(cols) and _width(lines[i][s:e]) > cols[k + 1] - cols[k] + 4 and k < len(cols) - 1):
+            if k is None or (k < len(cols) - 1 and _width(lines[i][s:e]) > cols[k + 1] - cols[k] + 4):
                 break  # text running across columns: narrative, not a cell
             placed.append((k, starts[i] + s, starts[i] + e))
         else:
             opens = len(placed) >= need or (len(placed) >= 2 and placed[0][0] == 0)  # "合计  100  91.5"
             if opens or cells is None:
-                if len(placed) < need:
-                    break  # the first line under the header must be a row
+                if cells is None and len(placed) < need:
+                    break  # the first line under the header must be a full row
                 if cells is not None:
                     rows.append(_space_row(text, cells, at))
                 cells, at = [[] for _ in cols], starts[i]

@@ -37,6 +37,13 @@ _SCORE_ARITHMETIC = re.compile(r"分值|计得\d|得分\d|得\d+(?:\.\d+)?分")
 #: A table's caption line, and a sentence that only points at a table ("…详见下表。").
 _CAPTION = re.compile(r"^(?:表\s*\d+\S*)?[^。；;，,：:]{0,50}表$")
 _TABLE_POINTER = re.compile(r"(?:详见|见|如)下表|如下表所示|见表\s*\d")
+#: Framing, not a claim: how many indicators were set ("共设置绩效指标22项"), a note on a table's
+#: data source ("注：满意度指标由…"), that the report will be published, a "以下几个方面的工作。" lead-in.
+_FRAMING = re.compile(r"^注[：:]|^[^。；]{0,30}(?:以下|如下)[^。；]{0,12}(?:工作|方面|几点|任务)[。：:]?$")
+_INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+项|指标共\d+项")
+_COUNTS_RESULTS = re.compile(r"完成|实现|达到|未")
+_PUBLISHING = re.compile(r"公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开")
+_PUBLISHING_ONLY = re.compile(r"问题|整改|改进|加强|完善|提升")
 
 
 _SENTENCE_MARK = re.compile(r"[。！？!?；;]")
@@ -79,6 +86,8 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         if (cued and is_strong_problem(s)) or WEAK_PROBLEM.search(s):
             return "problem"
         return None  # decided by the section's default in paragraph_items
+    if kind not in ("problems", "measures") and _is_framing(s.strip()):
+        return None
     if kind in ("achievements", "score"):
         if kind == "score" and SCORE_SENTENCE.search(s) and not (cued and is_strong_problem(s)):
             return None  # the self-score is metadata
@@ -135,6 +144,12 @@ _OPENS_LIST = re.compile(r"[：:]\s*(一是|其一|首先|（一）|\(一\)|（1
 
 #: Words that put a statement in the future, whatever else it says.
 _FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将继续|将进一步|计划|拟")
+
+
+def _is_framing(s: str) -> bool:
+    if _FRAMING.search(s) or (_INDICATOR_COUNT.search(s) and not _COUNTS_RESULTS.search(s)):
+        return True
+    return bool(_PUBLISHING.search(s)) and not _PUBLISHING_ONLY.search(s)
 
 
 def _plans_ahead(s: str, kind: str) -> bool:
@@ -285,6 +300,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
                     yield gs, ge, "goal"
                 continue
+        if kind in ("goals", "measures") and _FRAMING.search("".join(seg.split())):
+            continue  # "…重点做好以下几个方面的工作。"
         if kind in ("goals", "measures"):
             # one item per point; a goals point is a measure only when its opening says so
             yield a, b, "measure" if kind == "measures" else _sentence_category(seg[:80], kind)
@@ -323,11 +340,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 ctx["list_cat"] = cat
             elif si == 0 and not enum and cat not in ("problem", "measure"):
                 ctx["list_cat"] = None  # a new unnumbered statement closes the enumeration
-            if cat in ("problem", "measure") and len(s) <= 60 and ends_colon:
+            if len(s) <= 60 and ends_colon and cat in ("problem", "measure", "achievement"):
                 if run:
                     yield tuple(run)  # type: ignore[misc]
                     run = None
-                continue  # "存在的问题主要有：" introduces the points; it is not one
+                continue  # "存在的问题主要有：", "全年完成以下任务：" introduce the points; they are not one
             if (
                 kind in ("other", "achievements")
                 and run
