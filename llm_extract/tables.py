@@ -159,7 +159,8 @@ def _edge_artefacts(body: str) -> str:
 #: A gap between columns of a space-aligned table: two or more spaces, or full-width spaces.
 _GAP = re.compile(r"(?: {2,}|\u3000+|\t+)")
 _PAGE_LINE = re.compile(r"^[-—–－_·\s]*\d{1,4}[-—–－_·\s]*$|^第\s*\d{1,4}\s*页")
-_SENTENCE_PUNCT = re.compile(r"[。；;，,]")
+#: Not in a header label: sentence punctuation, or a form's "填表人：" colon.
+_LABEL_PUNCT = re.compile(r"[。；;，,：:]")
 
 
 def _width(s: str) -> int:
@@ -184,10 +185,34 @@ def _segments(line: str) -> list[tuple[int, int, int]]:
     return out
 
 
+def _has_header_line(text: str) -> bool:
+    """Whether any line could head a space-aligned table: only lines holding a column gap are read."""
+    for gap in ("  ", "\u3000"):
+        i = text.find(gap)
+        while i >= 0:
+            ls = text.rfind("\n", 0, i) + 1
+            le = text.find("\n", i)
+            le = len(text) if le < 0 else le
+            line = text[ls:le]
+            cols = _header(line) if _maybe_header(line) else None
+            if cols is not None:
+                nxt = text.find("\n", le + 1)
+                if len(_segments(text[le + 1:len(text) if nxt < 0 else nxt])) >= max(2, (len(cols) + 1) // 2):
+                    return True  # a header over a full row
+            i = text.find(gap, le)
+    return False
+
+
+def _maybe_header(line: str) -> bool:
+    """Cheap test: a gap inside the line, and not a Word-export cell line."""
+    inner = line.strip()
+    return ("  " in inner or "\u3000" in inner) and line[:1] != "\t"
+
+
 def _header(line: str) -> Optional[list[int]]:
     """Column positions of a table header line: three or more short labels set apart by gaps."""
     segs = _segments(line)
-    if len(segs) < 3 or any(e - s > 14 or _SENTENCE_PUNCT.search(line, s, e) for _, s, e in segs):
+    if len(segs) < 3 or any(e - s > 14 or _LABEL_PUNCT.search(line, s, e) for _, s, e in segs):
         return None
     return [col for col, _, _ in segs]
 
@@ -199,8 +224,8 @@ def find_space_tables(text: str) -> list[Table]:
     table with the same header joins them. A wrapped cell's text is joined across lines; its
     offsets span the lines it covers when no other column's text lies between them, else its
     first line only (the quote must be contiguous source)."""
-    if "   " not in text and "\u3000\u3000" not in text:
-        return []
+    if not _has_header_line(text):
+        return []  # the usual case, found without splitting the text into lines
     lines = text.split("\n")
     starts = list(accumulate((len(ln) + 1 for ln in lines), initial=0))
     tables: list[Table] = []
@@ -208,7 +233,7 @@ def find_space_tables(text: str) -> list[Table]:
     last_header: Optional[str] = None
     while i < len(lines):
         line = lines[i]
-        cols = _header(line) if "  " in line.strip() or "\u3000" in line.strip() else None
+        cols = _header(line) if _maybe_header(line) else None
         if cols is None or i + 1 >= len(lines) or not _segments(lines[i + 1]):
             i += 1
             continue
@@ -298,6 +323,8 @@ def _only_layout_between(text: str, frags: list[tuple[int, int]]) -> bool:
 
 def cell_value(s: str) -> str:
     """A cell's text on one line: wrapped lines joined (no space inside CJK text), spaces folded."""
+    if "\n" not in s:
+        return " ".join(s.split())
     lines = [" ".join(ln.split()) for ln in s.split("\n")]
     lines = [ln for ln in lines if ln]
     return _join_lines(lines) if lines else ""

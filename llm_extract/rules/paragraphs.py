@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from ..headings import ENUM_BREAK, match_marker
+from ..headings import ENUM_MARK, ENUM_SEPARATORS, match_marker
 from ..structure import Block, Section, sentence_spans
 from ..textview import trim_spans
 from .cues import (
@@ -43,16 +43,26 @@ _FRAMING = re.compile(r"^注[：:]|^[^。；]{0,30}(?:以下|如下)[^。；]{0,
 _INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+项|指标共\d+项")
 _COUNTS_RESULTS = re.compile(r"完成|实现|达到|未")
 _PUBLISHING = re.compile(r"公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开")
+#: One scan that every framing or scoring sentence passes (most sentences do not): the checks
+#: above run only after it.
+_NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
 _PUBLISHING_ONLY = re.compile(r"问题|整改|改进|加强|完善|提升")
 
 
 _SENTENCE_MARK = re.compile(r"[。！？!?；;]")
 
 
-def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more,
-    whatever its length: a run-in list is one item per point (LABELING.md "Cutting items")."""
-    marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
+#: Below this length a paragraph read sentence by sentence is not scanned for run-in points: its
+#: sentences already end at each point's 。/；, and the scan is the costliest step of a paragraph.
+_SCAN_SHORT = 260
+
+
+def points(text: str, start: int, end: int, *, always: bool = False) -> list[tuple[int, int]]:
+    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more.
+    Goals and measures are one item per point whatever the paragraph's length (`always`)."""
+    if not always and end - start < _SCAN_SHORT:
+        return [(start, end)]
+    marks = [m.start() for m in ENUM_MARK.finditer(text, start + 1, end) if text[m.start() - 1] in ENUM_SEPARATORS]
     if len(marks) < 2:
         return [(start, end)]
     cuts = [start, *marks, end]
@@ -86,12 +96,13 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         if (cued and is_strong_problem(s)) or WEAK_PROBLEM.search(s):
             return "problem"
         return None  # decided by the section's default in paragraph_items
-    if kind not in ("problems", "measures") and _is_framing(s.strip()):
+    hint = kind not in ("problems", "measures") and _NOT_A_CLAIM_HINT.search(s) is not None
+    if hint and _is_framing(s.strip()):
         return None
     if kind in ("achievements", "score"):
         if kind == "score" and SCORE_SENTENCE.search(s) and not (cued and is_strong_problem(s)):
             return None  # the self-score is metadata
-        if _SCORE_ARITHMETIC.search(s) or (_TABLE_POINTER.search(s) and len(s) <= 60):
+        if hint and (_SCORE_ARITHMETIC.search(s) or (_TABLE_POINTER.search(s) and len(s) <= 60)):
             return None
         if cued and has_measure_cue(body) and not _reported_result(s):
             return "measure"
@@ -266,7 +277,7 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
-    if len(compact) <= 60 and (SIGNATURE.search(compact) or _CAPTION.search(compact)):
+    if len(compact) <= 60 and (SIGNATURE.search(compact) or (compact[-1:] == "表" and _CAPTION.search(compact))):
         return  # a signature, or a table's caption ("表1 龙潭镇2024年度…绩效指标完成情况表")
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
         lead = "measure" if _plans_ahead(compact, kind) else _sentence_category(compact, kind)
@@ -280,7 +291,7 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     if ctx.get("label") and block.marker is not None and label_rank is not None and block.marker.rank <= label_rank:
         ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
     held: Optional[int] = None  # start of a paragraph title read with the first point
-    for a, b in points(text, block.start, block.end):
+    for a, b in points(text, block.start, block.end, always=kind in ("goals", "measures")):
         seg = text[a:b]
         if a == block.start and b < block.end and kind in ("goals", "measures"):
             if seg.endswith(("：", ":")):
