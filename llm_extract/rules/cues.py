@@ -86,17 +86,22 @@ def is_target_point(body: str) -> bool:
 _CLAUSES = re.compile(r"[，,；;。]")
 
 
+#: What every framing or scoring sentence holds ("以下", "设置", "公开", "分值", "下表"; most sentences
+#: hold none): the framing checks in rules.paragraphs run only after it.
+NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
+
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
 #: carry none, and one scan tells (see has_no_cue).
 _ANY_CUE = re.compile(
-    "|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern, TARGET_OP.pattern])
+    "|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern, TARGET_OP.pattern,
+              NOT_A_CLAIM_HINT.pattern])
 )
 
 
 def has_no_cue(s: str, body: str) -> bool:
-    """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue,
-    so is_strong_problem(s), has_measure_cue(body), GOAL_CUE.search(s) and is_target_statement(s)
-    are all false."""
+    """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue
+    and no framing hint, so is_strong_problem(s), has_measure_cue(body), GOAL_CUE.search(s),
+    is_target_statement(s) and NOT_A_CLAIM_HINT.search(s) are all false."""
     return not (_ANY_CUE.search(s) or _PROBLEM_AT_START.match(s) or _MEASURE_AT_START.match(body))
 
 

@@ -14,6 +14,7 @@ from .cues import (
     GOAL_MET,
     is_measure_leadin,
     HAS_FIGURE,
+    NOT_A_CLAIM_HINT,
     PROCESS_SENTENCE,
     SIGNATURE,
     WEAK_PROBLEM,
@@ -43,9 +44,7 @@ _FRAMING = re.compile(r"^注[：:]|^[^。；]{0,30}(?:以下|如下)[^。；]{0,
 _INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+项|指标共\d+项")
 _COUNTS_RESULTS = re.compile(r"完成|实现|达到|未")
 _PUBLISHING = re.compile(r"公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开")
-#: One scan that every framing or scoring sentence passes (most sentences do not): the checks
-#: above run only after it.
-_NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
+
 _PUBLISHING_ONLY = re.compile(r"问题|整改|改进|加强|完善|提升")
 
 
@@ -96,7 +95,7 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         if (cued and is_strong_problem(s)) or WEAK_PROBLEM.search(s):
             return "problem"
         return None  # decided by the section's default in paragraph_items
-    hint = kind not in ("problems", "measures") and _NOT_A_CLAIM_HINT.search(s) is not None
+    hint = cued and NOT_A_CLAIM_HINT.search(s) is not None  # framing: achievements, score, other, budget
     if hint and _is_framing(s.strip()):
         return None
     if kind in ("achievements", "score"):
@@ -206,16 +205,22 @@ def _split_before_points(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     return trim_spans(text, out)
 
 
+#: How far before its colon a label's sentence can start ("（1）下一步整改措施：").
+_LABEL_REACH = 16
+
+
 def _foreign_label(text: str, a: int, b: int, kind: str) -> bool:
     """Whether a point of a goals/measures section holds a label naming another category."""
-    if text.find("：", a, b) < 0 and text.find(":", a, b) < 0:
-        return False
     own = "measure" if kind == "measures" else "goal"
-    for sa, sb in sentence_spans(text, a, b):
-        body = strip_marker(text[sa:sb])
-        label = explicit_label(body)
-        if label is not None and label != own:
-            return True
+    for colon in ("：", ":"):
+        c = text.find(colon, a, b)
+        while c >= 0:
+            # a label ends in a colon within a few characters of its sentence's start
+            opening = _SENTENCE_MARK.split(text[max(a, c - _LABEL_REACH):c + 1])[-1]
+            label = explicit_label(strip_marker(opening))
+            if label is not None and label != own:
+                return True
+            c = text.find(colon, c + 1, b)
     return False
 
 
@@ -311,7 +316,7 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
                     yield gs, ge, "goal"
                 continue
-        if kind in ("goals", "measures") and _FRAMING.search("".join(seg.split())):
+        if kind in ("goals", "measures") and ("以下" in seg or "如下" in seg) and _FRAMING.search("".join(seg.split())):
             continue  # "…重点做好以下几个方面的工作。"
         if kind in ("goals", "measures"):
             # one item per point; a goals point is a measure only when its opening says so
