@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from ..headings import ENUM_MARK, ENUM_SEPARATORS, match_marker
+from ..headings import ENUM_BREAK, match_marker
 from ..structure import Block, Section, sentence_spans
 from ..textview import trim_spans
 from .cues import (
@@ -61,7 +61,7 @@ def points(text: str, start: int, end: int, *, always: bool = False) -> list[tup
     Goals and measures are one item per point whatever the paragraph's length (`always`)."""
     if not always and end - start < _SCAN_SHORT:
         return [(start, end)]
-    marks = [m.start() for m in ENUM_MARK.finditer(text, start + 1, end) if text[m.start() - 1] in ENUM_SEPARATORS]
+    marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
     if len(marks) < 2:
         return [(start, end)]
     cuts = [start, *marks, end]
