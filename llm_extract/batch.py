@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from . import atomic
-from .backends.base import Backend, BackendError, SyncBackend
+from .backends.base import Backend, BackendError, PartialExtraction, SyncBackend
 from .document import file_sha256
 from .loaders import SUFFIXES, LoadError, load
 from .models import Report
@@ -27,7 +27,7 @@ class Outcome:
 
     path: str
     doc_id: str
-    status: str  # "ok" | "skipped" | "failed"
+    status: str  # "ok" | "skipped" | "partial" (some model calls failed: not written) | "failed"
     error: Optional[str] = None
     unit: Optional[str] = None
     year: Optional[int] = None
@@ -121,6 +121,8 @@ async def arun_batch(
     outcomes: list[Outcome] = []
     fatal: list[str] = []  # an endpoint error that will fail every document (unreachable, 401)
     todo = iter(files)
+    # every error text passes the backend's secret filter, debug tracebacks included
+    redact: Callable[[str], str] = getattr(backend, "redact", None) or (lambda m: m)
 
     async def worker() -> None:
         for path in todo:  # shared: each worker takes the next file when it is free
@@ -128,6 +130,8 @@ async def arun_batch(
                 oc = Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}")
             else:
                 oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
+                if oc.error:
+                    oc.error = redact(oc.error)
                 if oc.status == "failed" and oc.fatal:
                     fatal.append(oc.error or "endpoint error")
             outcomes.append(oc)
@@ -161,6 +165,8 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
         return Outcome(str(path), doc_id, "ok", seconds=report.stats.seconds, **_summary(report))
     except LoadError as e:
         return Outcome(str(path), doc_id, "failed", str(e))
+    except PartialExtraction as e:  # not written: a rerun must redo it, not skip it as done
+        return Outcome(str(path), doc_id, "partial", str(e))
     except BackendError as e:
         return Outcome(str(path), doc_id, "failed", str(e), fatal=bool(getattr(e, "fatal", False)))
     except OSError as e:
