@@ -377,7 +377,7 @@ class OpenAIBackend:
             delay = self._classify(error, attempt)  # raises when not retryable
             attempt += 1
             if delay is None:
-                raise _CallFailed(self.redact(_describe(error)))
+                raise _CallFailed(self.redact(describe_error(error)))
             await self.sleep(delay)
 
     def _parsed(self, result: Any, convo: list[dict[str, str]], usage: _Usage) -> Extraction:
@@ -423,7 +423,7 @@ class OpenAIBackend:
         if _cannot_connect(e) and not self._ever_ok and attempt >= min(1, s.max_retries):
             # never answered and still refusing after a retry: a wrong URL or a stopped server,
             # not a hiccup — say so once instead of backing off per chunk
-            self._set_fatal(f"cannot reach {where}: {_describe(e)} — is the server running and the "
+            self._set_fatal(f"cannot reach {where}: {describe_error(e)} — is the server running and the "
                             "base URL right?")
         if attempt >= s.max_retries:
             return None
@@ -578,7 +578,8 @@ def _status(e: BaseException) -> str:
     return f"HTTP {code}" if code else type(e).__name__
 
 
-def _describe(e: BaseException) -> str:
+def describe_error(e: BaseException) -> str:
+    """One line saying what went wrong with a model call (not yet redacted)."""
     if isinstance(e, openai.APITimeoutError):
         return "request timed out"
     if isinstance(e, openai.APIConnectionError):
