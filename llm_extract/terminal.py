@@ -32,5 +32,11 @@ def printable(text: Any, *, multiline: bool = False) -> str:
 
 
 def lit(text: Any, *, multiline: bool = False) -> str:
-    """`text` to be shown literally inside Rich markup: printable, with markup escaped."""
-    return escape(printable(text, multiline=multiline))
+    """`text` to be shown literally inside Rich markup: printable, with markup escaped.
+
+    Put it where plain text follows, never right before a tag: Rich's escape doubles a trailing
+    backslash (`out\\`) so that it cannot escape a following tag, and that double would show; we
+    undo it, and style whole lines with `style=` instead."""
+    t = printable(text, multiline=multiline)
+    e = escape(t)
+    return e[:-1] if t.endswith("\\") and not t.endswith("\\\\") else e
