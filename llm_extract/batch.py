@@ -137,6 +137,9 @@ async def arun_batch(
             outcomes.append(oc)
             if on_done:
                 on_done(oc)
+            # a CPU-only backend never awaits anything: yield here so that Ctrl-C (which cancels the
+            # batch task) takes effect between documents instead of after the whole batch
+            await asyncio.sleep(0)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(docs_in_flight, len(files))))))
     order = {str(f): i for i, f in enumerate(files)}

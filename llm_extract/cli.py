@@ -130,19 +130,26 @@ def extract_command(
         TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[doc]}", markup=False),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not show,
     )
-    with progress:
-        task = progress.add_task("extract", total=len(files), doc="")
+    skipped_after_fatal: list[str] = []
+    finished = [0]  # documents written or already done, for the Ctrl-C message
 
-        skipped_after_fatal: list[str] = []
+    def done(oc) -> None:
+        progress.update(task, advance=1, doc=printable(oc.doc_id))
+        finished[0] += oc.status in ("ok", "skipped")
+        if oc.status == "failed" and (oc.error or "").startswith(NOT_ATTEMPTED):
+            skipped_after_fatal.append(oc.path)  # said once below, not once per document
+        elif oc.status in ("failed", "partial"):
+            _say(progress.console, oc)
 
-        def done(oc) -> None:
-            progress.update(task, advance=1, doc=printable(oc.doc_id))
-            if oc.status == "failed" and (oc.error or "").startswith(NOT_ATTEMPTED):
-                skipped_after_fatal.append(oc.path)  # said once below, not once per document
-            elif oc.status in ("failed", "partial"):
-                _say(progress.console, oc)
-
-        outcomes = run_batch(files, out_dir, be, force=force, keep_ungrounded=keep_ungrounded, on_done=done, debug=debug)
+    try:
+        with progress:
+            task = progress.add_task("extract", total=len(files), doc="")
+            outcomes = run_batch(files, out_dir, be, force=force, keep_ungrounded=keep_ungrounded, on_done=done,
+                                 debug=debug)
+    except KeyboardInterrupt:  # the batch stopped between documents: what finished is on disk
+        err.print(f"[yellow]interrupted[/yellow]: {finished[0]} of {len(files)} document(s) are done in "
+                  f"{lit(out_dir)}; run the same command again to do the rest", highlight=False)
+        raise typer.Exit(130) from None
     if skipped_after_fatal:
         err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted after the endpoint "
                   "error above; fix it and rerun (finished documents are kept)", highlight=False)
