@@ -38,8 +38,9 @@ class Outcome:
     fatal: bool = False  # the failure will repeat for every document (endpoint unreachable, 401)
 
 
-#: Error prefix for documents skipped after an endpoint error that would fail them all.
-NOT_ATTEMPTED = "not attempted after endpoint error: "
+#: Error prefix for documents stopped or skipped by an endpoint error that fails them all (the
+#: first document it failed carries the error itself, so it is reported once).
+NOT_ATTEMPTED = "not attempted or stopped after endpoint error: "
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
@@ -110,14 +111,17 @@ async def arun_batch(
     *,
     force: bool = False,
     keep_ungrounded: bool = False,
-    docs_in_flight: int = 4,
+    docs_in_flight: Optional[int] = None,
     on_done: Callable[[Outcome], None] | None = None,
     debug: bool = False,
 ) -> list[Outcome]:
     """Extract every file into out_dir/<doc_id>.json; never raises for a single bad file.
 
     `docs_in_flight` workers take the files one after another, so a batch of any size keeps only
-    that many documents (and coroutines) alive at once."""
+    that many documents (and coroutines) alive at once. By default the backend says how many it
+    needs to keep its requests busy (`docs_in_flight` attribute), else 4."""
+    if docs_in_flight is None:
+        docs_in_flight = int(getattr(backend, "docs_in_flight", 4))
     outcomes: list[Outcome] = []
     fatal: list[str] = []  # an endpoint error that will fail every document (unreachable, 401)
     todo = iter(files)
@@ -133,7 +137,10 @@ async def arun_batch(
                 if oc.error:
                     oc.error = redact(oc.error)
                 if oc.status == "failed" and oc.fatal:
-                    fatal.append(oc.error or "endpoint error")
+                    if fatal:  # stopped by the error another document already reports
+                        oc.error = f"{NOT_ATTEMPTED}{fatal[0]}"
+                    else:
+                        fatal.append(oc.error or "endpoint error")
             outcomes.append(oc)
             if on_done:
                 on_done(oc)

@@ -151,8 +151,8 @@ def extract_command(
                   f"{lit(out_dir)}; run the same command again to do the rest", highlight=False)
         raise typer.Exit(130) from None
     if skipped_after_fatal:
-        err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted after the endpoint "
-                  "error above; fix it and rerun (finished documents are kept)", highlight=False)
+        err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted (or stopped) after "
+                  "the endpoint error above; fix it and rerun (finished documents are kept)", highlight=False)
     for p in problems:
         _say(err, p)
     outcomes = problems + outcomes

@@ -159,6 +159,12 @@ class OpenAIBackend:
 
     # -- public API --------------------------------------------------------------------------
 
+    @property
+    def docs_in_flight(self) -> int:
+        """Documents a batch keeps open so that `concurrency` requests can be in flight: a document
+        may need a single call, so one per request, plus a few being loaded, routed or written."""
+        return self.settings.concurrency + 4
+
     def chunks_for(self, doc: "Document", structure: "Structure") -> list[Chunk]:
         s = self.settings
         return chunk_document(doc.text, structure, max_tokens=s.max_chunk_tokens, route=s.route, model=s.model)
