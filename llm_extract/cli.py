@@ -1,6 +1,7 @@
 """The `llm-extract` command line: extract, eval, digest, view, estimate, schema.
 
-Exit codes: 0 everything succeeded, 1 some inputs failed (the rest were still written), 2 usage error.
+Exit codes: 0 everything succeeded, 1 some inputs failed or are partial (the rest were still written),
+2 usage error, 130 interrupted (finished documents are kept).
 """
 
 from __future__ import annotations

@@ -18,22 +18,11 @@ from typer.testing import CliRunner
 
 from llm_extract.cli import app
 from mock_openai_server import MockOpenAIServer, excerpt_of, last_user_message, reply, status
+from test_llm_backend import ITEMS, TEXT  # a small report and its items
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-proj-LEAKME-9f8e7d6c5b4a3210zyxw"
 PASSWORD = "hunter2-proxy-pass"
-TEXT = (
-    "三、存在问题\n"
-    "一是村医老龄化现象突出。\n"
-    "二是信息化建设滞后，资源利用率低。\n\n"
-    "四、下一步改进措施\n"
-    "下一步，我局将加强村医培训，推进信息系统整合。\n"
-)
-ITEMS = [
-    {"category": "problem", "quote": "一是村医老龄化现象突出。"},
-    {"category": "problem", "quote": "二是信息化建设滞后，资源利用率低。"},
-    {"category": "measure", "quote": "下一步，我局将加强村医培训，推进信息系统整合。"},
-]
 
 
 def _echo(url: str) -> str:
