@@ -16,6 +16,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .prompts import DEFAULT_VERSION
+from .redact import public_url
 
 try:  # Python 3.11+
     import tomllib
@@ -156,13 +157,14 @@ class LLMSettings(BaseModel):
         return self.cache_path or default_cache_path()
 
     def endpoint_label(self) -> str:
-        """The endpoint for messages: base URL or the OpenAI default (never the key)."""
-        return self.base_url or "https://api.openai.com/v1"
+        """The endpoint for messages: base URL (credentials masked) or the OpenAI default."""
+        return public_url(self.base_url) if self.base_url else "https://api.openai.com/v1"
 
     def public_dict(self) -> dict[str, Any]:
         """Settings safe to print or record: the key is reduced to whether one is set."""
         d = self.model_dump(exclude={"api_key"})
         d["api_key"] = "set" if self.api_key is not None else None
+        d["base_url"] = public_url(self.base_url) if self.base_url else None
         return d
 
 

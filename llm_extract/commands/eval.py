@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import write_text
+from ..terminal import lit
 from .options import PROMPT_VERSION_HELP
 from ..evaluation import (
     DocScore,
@@ -229,7 +230,8 @@ def _prediction(cfg, doc_id, report_path, sha256, extract, backend, errors) -> t
     try:
         pred = extract(report_path, backend)
     except Exception as e:  # noqa: BLE001 - one failed document must not stop the set
-        errors.append(f"{doc_id}: extraction failed: {e} (scored as empty)")
+        redact = getattr(backend, "redact", None) or str  # secrets the server echoed stay out
+        errors.append(f"{doc_id}: extraction failed: {redact(str(e))} (scored as empty)")
         return None, ""
     if cfg.save_pred is not None:
         write_text(cfg.save_pred / f"{doc_id}.json", pred.to_json())
@@ -258,7 +260,7 @@ def run_label(run: RunInfo) -> str:
 
 def render_result(result: EvalResult, console: Console, per_doc: bool = True) -> None:
     cats = result.categories
-    t = Table(title=f"Per category, pooled over {len(result.docs)} document(s) — {run_label(result.run)}",
+    t = Table(title=f"Per category, pooled over {len(result.docs)} document(s) — {lit(run_label(result.run))}",
               box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("category", no_wrap=True)
     for col in ("span\nP", "span\nR", "span\nF1", "item\nP", "item\nR", "item\nF1", "items\ngold/pred"):
@@ -278,7 +280,7 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
         for col in ("goal", "achv.", "prob.", "meas.", "span\nmacro", "item\nmacro", "meta", "indic.\nF1"):
             d.add_column(col, justify="right", no_wrap=True)
         for doc in result.docs:
-            name = doc.doc_id + (" [red](no prediction)[/red]" if doc.missing_prediction else "")
+            name = lit(doc.doc_id) + (" [red](no prediction)[/red]" if doc.missing_prediction else "")
             cells = [_f(doc.categories[c].span.f1) if c in doc.categories else "—" for c in CATEGORIES]
             meta = f"{doc.meta.correct}/{doc.meta.total}" if doc.meta.total else "—"
             d.add_row(name, *cells, _f(doc.macro_span_f1), _f(doc.macro_item_f1), meta, _f(doc.indicators.f1))
@@ -294,18 +296,18 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
     )
     for doc in result.docs:
         for w in doc.warnings:
-            console.print(f"[yellow]{doc.doc_id}: {w}[/yellow]")
+            console.print(f"{lit(doc.doc_id)}: {lit(w)}", style="yellow", highlight=False)
     console.print(f"[bold]macro span F1 (headline): {_f(result.macro_span_f1)}[/bold]")
 
 
 def render_comparison(a: EvalResult, b: EvalResult, console: Console, a_name: str) -> None:
     t = Table(title="Baseline (A) vs this run (B)", box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("metric")
-    t.add_column(f"A: {a_name} ({run_label(a.run)})", justify="right")
-    t.add_column(f"B: {run_label(b.run)}", justify="right")
+    t.add_column(f"A: {lit(a_name)} ({lit(run_label(a.run))})", justify="right")
+    t.add_column(f"B: {lit(run_label(b.run))}", justify="right")
     t.add_column("Δ (B − A)", justify="right")
     for row in compare(a, b):
-        t.add_row(row.metric, _f(row.a), _f(row.b), _d(row.delta))
+        t.add_row(lit(row.metric), _f(row.a), _f(row.b), _d(row.delta))
     console.print(t)
 
 
@@ -355,7 +357,7 @@ def eval_command(
     per_doc: bool = typer.Option(True, "--docs/--no-docs", help="Show the per-document table."),
 ) -> None:
     """Score extraction against hand-labelled gold: span and item P/R/F1 per category, meta, indicators."""
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(), Console(stderr=True, soft_wrap=True)  # paths in errors stay whole
     try:
         cfg, threshold, floors = resolve_config(
             gold=gold, pred=pred, reports=reports, backend=backend, suite=suite, save_pred=save_pred,
@@ -365,11 +367,11 @@ def eval_command(
         base = _load_baseline(baseline) if baseline is not None else None
         result = run_eval(cfg, err)
     except UsageError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {lit(e)}", highlight=False)
         raise typer.Exit(2) from None
 
     for e in result.errors:
-        err.print(f"[red]{e}[/red]", highlight=False)
+        err.print(lit(e, multiline=True), style="red", highlight=False)
     render_result(result, out, per_doc=per_doc)
     if base is not None:
         render_comparison(base, result, out, baseline.name)  # type: ignore[union-attr]
@@ -378,7 +380,7 @@ def eval_command(
 
     fails = check_thresholds(result, threshold, floors)
     for f in fails:
-        err.print(f"[red]below threshold:[/red] {f}", highlight=False)
+        err.print(f"[red]below threshold:[/red] {lit(f)}", highlight=False)
     if fails or result.errors:
         raise typer.Exit(1)
 
