@@ -195,6 +195,16 @@ def test_meta_counts_only_fields_the_gold_states():
     assert score_meta({}, Meta(year=2024)).accuracy is None
 
 
+def test_meta_scores_execution_rate_only_when_the_gold_states_it():
+    pred = Meta(year=2024, execution_rate=95.6)
+    assert score_meta({"year": 2024}, pred).total == 1  # older gold: scored as before
+    m = score_meta({"year": 2024, "execution_rate": "95.6%"}, pred)
+    assert (m.correct, m.total) == (2, 2)
+    m = score_meta({"execution_rate": 95.6}, Meta(execution_rate=100.0))  # 基本支出's rate is wrong
+    assert (m.correct, m.total) == (0, 1)
+    assert score_meta({"execution_rate": 95.6}, Meta()).correct == 0
+
+
 def row(name, target, actual, **kw) -> Indicator:
     return Indicator(name=name, target=target, actual=actual, **kw)
 
