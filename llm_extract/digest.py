@@ -1,9 +1,10 @@
 """Cross-report digest: what goes wrong across units, in their own words, and what they plan about it.
 
 `digest()` reads result files (or Report objects) one at a time, keeps only the compact rows a
-digest needs, and returns a `Digest` — a pydantic model a notebook user can work with — writing it
-as .md/.html/.xlsx/.csv/.json when `out` is given. Every problem and measure keeps its citation
-(doc, section, quote, offsets) so each line of the digest can be checked against its source.
+digest needs, and returns a `Digest` — a pydantic model a notebook user can work with. It builds
+and returns only; `render.write_digest` writes it as .md/.html/.xlsx/.csv/.json, so this module
+never imports the renderers (they import it). Every problem and measure keeps its citation (doc,
+section, quote, offsets) so each line of the digest can be checked against its source.
 """
 
 from __future__ import annotations
@@ -222,20 +223,16 @@ def digest(
     unit: Optional[str] = None,
     theme: Union[str, Sequence[str], None] = None,
     category: Union[str, Sequence[str], None] = None,
-    out: Union[str, Path, None] = None,
     model: Any = None,
     taxonomy: Union[Taxonomy, str, Path, None] = None,
 ) -> Digest:
-    """Build a digest from result folders/files or Report objects; write it to `out` if given.
+    """Build a digest from result folders/files or Report objects (write it with
+    `render.write_digest(d, out)`).
 
     `model`: optional LangChain chat model (anything with `.with_structured_output(schema).invoke`)
     used to assign themes and write one grounded summary per theme; keyword rules otherwise.
     Raises DigestUsageError for bad arguments and DigestError when there is nothing to digest.
     """
-    from .render import check_format, write_digest
-
-    if out is not None:
-        check_format(out)
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     filters = Filters(
         year=year, unit=unit, themes=_resolve_themes(theme, tax), categories=_resolve_categories(category)
@@ -286,8 +283,6 @@ def digest(
         d.problems, d.themes = [], []
     if not d.shows("measure"):
         d.measures = []
-    if out is not None:
-        write_digest(d, out)
     return d
 
 

@@ -16,6 +16,7 @@ import pytest
 from _digest_samples import (TEXT_A, TEXT_X, XSS, item, report, report_a, report_b, report_c, report_x,
                              write_with_source)
 from llm_extract.digest import digest
+from llm_extract.render import write_digest
 from llm_extract.view import render_view
 
 CHROMIUM = Path(os.environ.get("LLM_EXTRACT_CHROMIUM", "/usr/bin/chromium"))
@@ -148,7 +149,8 @@ def test_viewer_shows_injected_markup_as_text(page, tmp_path):
 
 def test_digest_page_loads_with_counts_chart_and_sortable_tables(page, tmp_path):
     out = tmp_path / "digest.html"
-    d = digest([report_a(), report_b(), report_c()], out=out)
+    d = digest([report_a(), report_b(), report_c()])
+    write_digest(d, out)
     pg = page.open(out)
     assert pg.locator("#t-reports tbody tr").count() == len(d.reports) == 3
     assert pg.locator("#t-links tbody tr").count() == len(d.problems)
@@ -171,7 +173,7 @@ def test_digest_page_loads_with_counts_chart_and_sortable_tables(page, tmp_path)
 
 def test_digest_page_shows_injected_markup_as_text(page, tmp_path):
     out = tmp_path / "digest_xss.html"
-    digest([report_a(), report_x()], out=out)
+    write_digest(digest([report_a(), report_x()]), out)
     pg = page.open(out)
     pg.wait_for_timeout(200)
     assert page.dialogs == []

@@ -36,7 +36,7 @@ def digest_command(
     Unusable files in the folder are named and skipped; the rest are digested (exit code 1).
     """
     from ..digest import DigestError, DigestUsageError, digest
-    from ..render import check_format
+    from ..render import check_format, write_digest
     from ..themes import TaxonomyError
 
     try:
@@ -48,8 +48,9 @@ def digest_command(
             _fail(f"{r} does not exist", 2)
     chat = _chat_model(model, base_url, config) if llm else None
     try:
-        d = digest(results, year=year, unit=unit, theme=theme, category=category, out=output,
+        d = digest(results, year=year, unit=unit, theme=theme, category=category,
                    model=chat, taxonomy=themes_file)
+        write_digest(d, output)
     except TaxonomyError as e:
         _fail(str(e), 2)
     except DigestUsageError as e:
