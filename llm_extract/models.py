@@ -157,3 +157,8 @@ class GoldDoc(BaseModel):
     meta: dict = Field(default_factory=dict)
     items: list[GoldItem] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)
+    links: list[tuple[Union[int, str], Union[int, str]]] = Field(
+        default_factory=list, description="(problem, measure) pairs where the measure addresses the problem; each "
+        "side a 1-based item number or the start of that item's quote.")
+    themes: dict[str, str] = Field(
+        default_factory=dict, description="1-based item number of each problem → its theme id (themes.toml).")
