@@ -16,7 +16,7 @@ from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from .models import CATEGORIES, Indicator, Item, Report
+from .models import CATEGORIES, CATEGORY_TAG, Indicator, Item, Report
 from .results import Skipped, Source, iter_reports
 from .links import LinkReason, link_items
 from .similarity import fold_near_duplicates, match_key
@@ -341,10 +341,11 @@ def _condense(rep: Report, tax: Taxonomy, f: Filters):
         counts=rep.counts(), indicators=len(inds), missed_indicators=sum(i.missed for i in inds),
         backend=rep.backend,
     )
-    probs = [_entry(rep, it, "P", n, tax) for n, it in enumerate(rep.problems, 1)]
-    meas = [_entry(rep, it, "M", n, tax) for n, it in enumerate(rep.measures, 1)]
+    probs = [_entry(rep, it, CATEGORY_TAG["problem"], n, tax) for n, it in enumerate(rep.problems, 1)]
+    meas = [_entry(rep, it, CATEGORY_TAG["measure"], n, tax) for n, it in enumerate(rep.measures, 1)]
     card = Card(report=row, budget_lines=dict(meta.budget), missed=[i for i in inds if i.missed])
-    for cat, tag in (("goal", "G"), ("achievement", "A")):
+    for cat in ("goal", "achievement"):
+        tag = CATEGORY_TAG[cat]
         if cat in f.categories:
             card.add(cat, [_bullet(f"{rep.doc_id}/{tag}{n}", it) for n, it in enumerate(rep.items_of(cat)[:CARD_BULLETS], 1)])
             card.more[cat] = max(0, len(rep.items_of(cat)) - CARD_BULLETS)

@@ -183,3 +183,33 @@ def test_digest_page_shows_injected_markup_as_text(page, tmp_path):
     assert XSS in pg.inner_text("#themes")
     pg.screenshot(path=str(tmp_path / "digest_xss.png"))
     assert page.errors == []
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+def test_digest_citation_opens_the_report_view_at_its_item(page, tmp_path):
+    from llm_extract.render.views import write_views
+
+    rep, text = long_report()
+    folder = tmp_path / "out"
+    write_with_source(folder, rep, text)
+    out = tmp_path / "digest.html"
+    d = digest([folder])
+    hrefs, _ = write_views(d, [folder], out)
+    write_digest(d, out, views=hrefs)
+    far = d.problems[-1]  # the problem far down the page: opening it has to scroll
+    pg = page.open(out)
+    link = pg.locator(f"#t-unaddressed a.src[href$='#item-{far.id.split('/')[1]}'], "
+                      f"#t-links a.src[href$='#item-{far.id.split('/')[1]}']").first
+    link.click()
+    pg.wait_for_load_state("load")
+    assert pg.url.endswith(f"long_2024.html#item-{far.id.split('/')[1]}")
+    n = pg.get_attribute(f"#item-{far.id.split('/')[1]}", "data-item")
+    first_mark = f"Array.from(document.querySelectorAll('#doc mark.hl')).find(m => m.dataset.ids.split(' ').includes('{n}'))"
+    pg.wait_for_function(f"() => {{ const r = {first_mark}.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }}")
+    got = pg.evaluate(f"""() => Array.from(document.querySelectorAll('#doc mark.hl'))
+        .filter(m => m.dataset.ids.split(' ').includes('{n}')).map(m => m.textContent).join('')""")
+    assert got == far.quote
+    pg.screenshot(path=str(tmp_path / "drilldown.png"))
+    assert page.errors == []
