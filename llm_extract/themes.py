@@ -149,6 +149,16 @@ def keyword_themes(text: str, taxonomy: Taxonomy) -> list[str]:
     return sorted(scores, key=lambda tid: (-scores[tid], order[tid]))
 
 
+def item_themes(text: str, stated: Optional[str], taxonomy: Taxonomy) -> tuple[list[str], str]:
+    """An item's themes, primary first, and where the primary came from: the theme the result file
+    states (`stated`, when the taxonomy knows it: "report") ahead of the keyword themes, else the
+    keyword themes alone ("keywords")."""
+    kw = keyword_themes(text, taxonomy)
+    if stated and taxonomy.get(stated):
+        return [stated, *[t for t in kw if t != stated and t != taxonomy.fallback.id]], "report"
+    return kw, "keywords"
+
+
 # --------------------------------------------------------------------------- LLM option
 
 

@@ -367,7 +367,8 @@ def test_fixtures_rules_suite_declares_the_ci_bar():
     assert (root / suite.gold).resolve() == (ROOT / "fixtures" / "gold").resolve()
     assert (root / suite.reports).resolve() == (ROOT / "fixtures" / "reports").resolve()
     assert suite.backend == "rules"
-    assert suite.thresholds == {"macro_span_f1": 0.80, "problem": 0.85, "measure": 0.85}
+    assert suite.thresholds == {"macro_span_f1": 0.80, "problem": 0.85, "measure": 0.85,
+                                "link_precision": 0.80, "link_recall": 0.70}
 
 
 def test_backend_mode_passes_settings_and_saves_predictions(evalset: Path, monkeypatch):
@@ -412,6 +413,12 @@ def test_backend_mode_runs_the_rules_backend(evalset: Path):
 def test_rules_backend_meets_the_fixture_suite_floors():
     """The accuracy bar (issue 3 item 8): evals/fixtures_rules.toml must pass."""
     r = invoke("--suite", ROOT / "evals" / "fixtures_rules.toml", "--no-docs")
+    assert r.exit_code == 0, r.output
+
+
+def test_rules_backend_meets_the_generality_link_and_theme_floors():
+    """The digest's links (and themes) on reports from other sectors and templates."""
+    r = invoke("--suite", ROOT / "evals" / "generality_links.toml", "--no-docs")
     assert r.exit_code == 0, r.output
 
 

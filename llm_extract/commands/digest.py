@@ -32,6 +32,7 @@ def digest_command(
     model: Optional[str] = typer.Option(None, "--model", help="Model name for --llm (env LLM_EXTRACT_MODEL)."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible base URL for --llm (env OPENAI_BASE_URL)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file for the LLM endpoint (--llm)."),
+    views: bool = typer.Option(False, "--views", help="Also write each report's view page into <output stem>_views/ beside an .html digest, and link every citation to its item there."),
 ) -> None:
     """Digest many results: overview per report, problems by theme with citations, measures linked to
     problems (and problems nobody addresses), a one-page card per report.
@@ -39,20 +40,28 @@ def digest_command(
     Unusable files in the folder are named and skipped; the rest are digested (exit code 1).
     """
     from ..digest import DigestError, DigestUsageError, digest
-    from ..render import check_format
+    from ..render import check_format, write_digest
+    from ..render.views import write_views
     from ..themes import TaxonomyError
 
     try:
-        check_format(output)
+        fmt = check_format(output)
     except DigestUsageError as e:
         _fail(str(e), 2)
+    if views and fmt not in (".html", ".htm"):
+        _fail("--views links an HTML digest to the reports' view pages: use -o FILE.html", 2)
     for r in results:
         if not r.exists():
             _fail(f"{r} does not exist", 2)
     chat = _chat_model(model, base_url, config) if llm else None
     try:
-        d = digest(results, year=year, unit=unit, theme=theme, category=category, out=output,
+        d = digest(results, year=year, unit=unit, theme=theme, category=category,
                    model=chat, taxonomy=themes_file)
+        hrefs = None
+        if views:
+            hrefs, view_warnings = write_views(d, results, output)
+            d.warnings.extend(view_warnings)
+        write_digest(d, output, views=hrefs)
     except TaxonomyError as e:
         _fail(str(e), 2)
     except DigestUsageError as e:

@@ -22,14 +22,19 @@ from ..atomic import write_text
 from ..terminal import lit
 from .options import PROMPT_VERSION_HELP
 from ..evaluation import (
+    LINK_THEME_THRESHOLDS,
     DocScore,
     EvalResult,
     RunInfo,
+    Span,
     check_thresholds,
     compare,
+    prediction_spans,
     score_document,
+    score_links,
+    score_themes,
 )
-from ..gold import GoldError, gold_files, load_gold_file, locate_gold, report_index
+from ..gold import GoldError, gold_files, gold_links, gold_themes, load_gold_file, locate_gold, report_index
 from ..loaders import LoadError, load
 from ..models import CATEGORIES, Report
 
@@ -81,9 +86,10 @@ def load_suite(path: Path) -> tuple[Suite, Path]:
         first = e.errors()[0]
         raise UsageError(f"suite {path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     for key, value in suite.thresholds.items():
-        if key != "macro_span_f1" and key not in CATEGORIES:
+        if key != "macro_span_f1" and key not in CATEGORIES and key not in LINK_THEME_THRESHOLDS:
             raise UsageError(
-                f"suite {path}: unknown threshold '{key}' (use macro_span_f1 or one of {', '.join(CATEGORIES)})"
+                f"suite {path}: unknown threshold '{key}' (use macro_span_f1, one of {', '.join(CATEGORIES)} "
+                f"or one of {', '.join(LINK_THEME_THRESHOLDS)})"
             )
         if not 0 <= value <= 1:
             raise UsageError(f"suite {path}: threshold {key} = {value} is not between 0 and 1")
@@ -176,6 +182,10 @@ def run_eval(cfg: EvalConfig, err: Optional[Console] = None) -> EvalResult:
                 seen["model"].add(pred.model)
                 seen["prompt_version"].add(pred.prompt_version)
             score = score_document(gold.doc_id, doc.text, spans, gold.meta, gold.indicators, pred)
+            try:
+                _score_links_and_themes(score, gold, doc.text, spans, pred)
+            except GoldError as e:
+                errors.append(f"gold {e}")
             if warn:
                 score.warnings.insert(0, warn)
             docs.append(score)
@@ -195,6 +205,30 @@ def run_eval(cfg: EvalConfig, err: Optional[Console] = None) -> EvalResult:
         prompt_version=_one(seen["prompt_version"]) or cfg.settings.get("prompt_version"),
     )
     return EvalResult(run=run, docs=docs, errors=errors)
+
+
+def _score_links_and_themes(score: DocScore, gold, text: str, spans: list[Span], pred: Optional[Report]) -> None:
+    """Links the digest would make for the prediction, and the theme rules on the gold problems,
+    against what the gold labels (only where it labels them)."""
+    from ..links import report_links
+    from ..themes import keyword_themes, load_taxonomy
+
+    tax = load_taxonomy()
+    if "links" in gold.model_fields_set:
+        truth = gold_links(gold)
+        if pred is None:
+            score.links = score_links(text, spans, truth, [], [], [])
+        else:
+            pspans = prediction_spans(pred, text)
+            score.links = score_links(
+                text, spans, truth, [s for s in pspans if s.category == "problem"],
+                [s for s in pspans if s.category == "measure"],
+                [(l.problem, l.measure) for l in report_links(pred, tax)],
+            )
+    if gold.themes:
+        labelled = gold_themes(gold, tax.ids)
+        got = {i: keyword_themes(gold.items[i].quote, tax)[0] for i in labelled}
+        score.themes = score_themes(labelled, got, tax.fallback.id)
 
 
 def _backend(cfg: EvalConfig):
@@ -294,6 +328,18 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
         f"indicator rows: P {_f(ind.precision)}  R {_f(ind.recall)}  F1 {_f(ind.f1)}"
         f"  (gold {ind.gold}, predicted {ind.pred}, matched {ind.gold_found})"
     )
+    lk = result.links
+    if lk.gold or lk.pred:
+        console.print(
+            f"problem→measure links: P {_f(lk.precision)}  R {_f(lk.recall)}  F1 {_f(lk.f1)}"
+            f"  (gold {lk.gold}, predicted {lk.pred}, correct {lk.pred_correct}, found {lk.gold_found})"
+        )
+    th = result.themes
+    if th.total:
+        console.print(
+            f"problem themes: accuracy {_f(th.accuracy)} ({th.correct}/{th.total}),"
+            f" in the fallback {_f(th.other_share)} ({th.other})"
+        )
     for doc in result.docs:
         for w in doc.warnings:
             console.print(f"{lit(doc.doc_id)}: {lit(w)}", style="yellow", highlight=False)
@@ -378,7 +424,8 @@ def eval_command(
     if json_out is not None:
         write_text(json_out, json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
 
-    fails = check_thresholds(result, threshold, floors)
+    limits = {k: floors.pop(k) for k in list(floors) if k in LINK_THEME_THRESHOLDS}
+    fails = check_thresholds(result, threshold, floors, limits)
     for f in fails:
         err.print(f"[red]below threshold:[/red] {lit(f)}", highlight=False)
     if fails or result.errors:
