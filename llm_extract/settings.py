@@ -46,6 +46,8 @@ class PriceOverride(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input: float = Field(ge=0, description="USD per 1M prompt tokens")
     output: float = Field(ge=0, description="USD per 1M completion tokens")
+    cached_input: Optional[float] = Field(None, ge=0, description="USD per 1M prompt tokens served from the provider's prefix cache")
+    batch: Optional[float] = Field(None, gt=0, le=1, description="Factor the provider's Batch API bills (0.5 = half price)")
 
 
 class LLMSettings(BaseModel):
