@@ -6,8 +6,8 @@ digest). Some structure is strong evidence and overrides the model:
 - a table column: a 年度指标值/预期目标 cell is a goal, a 实际完成值/实际完成情况 cell an
   achievement (the layout reader's column reading);
 - an explicit label: 问题： / 原因： / 扣分原因： make what follows a problem, 整改措施： /
-  改进措施： / 下一步打算： a measure, up to the next label or heading — later clauses and
-  points included;
+  改进措施： / 下一步打算： a measure — to the end of its paragraph, or, for a label that ends
+  its paragraph (a lead-in), over the points after it up to the next heading;
 - a 扣分原因 list: the points under a heading naming 扣分 are problems;
 - an item that opens with "下一步，" / "下一步将" is a measure: the phrase is its own label.
 
@@ -34,7 +34,7 @@ _PROBLEM_LABEL = re.compile(
     r"(?:存在的?|主要)?(?:问题|不足|短板)(?:及(?:其)?原因)?[:：]|(?:原因分析|原因|扣分原因|扣分情况|偏差原因)[:：]"
 )
 _MEASURE_LABEL = re.compile(
-    r"(?:整改|改进|下一步|下步|应对)?(?:措施|对策|举措)[:：]|(?:有关|意见)?建议[:：]"
+    r"(?:整改|改进|下一步|下步|应对)?(?:措施|对策|举措)[:：]|(?:整改|改进|有关|意见|工作)?建议[:：]"
     r"|下一?步(?:工作)?(?:打算|计划|安排|方向)?[:：]"
 )
 #: Where a merged answer turns from a problem to a measure without a colon ("……。下一步，将……").
@@ -52,36 +52,45 @@ class Arbiter:
     def __init__(self, structure: "Structure"):
         self.st = structure
         self.text = structure.text
+        self._heads = sorted((b.start, b.end) for b in structure.blocks if b.kind == "heading")
+        self._head_starts = [h[0] for h in self._heads]
+        self._block_starts = [b.start for b in structure.blocks]
         self._labels = self._find_labels()
-        self._label_starts = [s for s, _, _ in self._labels]
+        self._label_starts = [lb[0] for lb in self._labels]
         cells: list[tuple[int, int, str]] = []
         for t in structure.tables:
             cells.extend(i for i in table_items(self.text, t).items if i[2] in ("goal", "achievement"))
         self._cells = sorted(cells)
-        self._heads = sorted((b.start, b.end) for b in structure.blocks if b.kind == "heading")
-        self._head_starts = [h[0] for h in self._heads]
-        self._block_starts = [b.start for b in structure.blocks]
 
     # -- evidence ----------------------------------------------------------------------------
 
-    def _find_labels(self) -> list[tuple[int, int, str]]:
+    def _find_labels(self) -> list[tuple[int, int, str, int]]:
+        """(start, end, category, end of scope) of every label. A label inside a paragraph governs
+        the rest of that paragraph ("（3）……。整改措施：……；……" — the next point is not its
+        business); a label that ends its paragraph is a lead-in and governs the points after it,
+        up to the next heading."""
+        blocks = self.st.blocks
         out = []
         for rx, cat in ((_PROBLEM_LABEL, "problem"), (_MEASURE_LABEL, "measure")):
             for m in rx.finditer(self.text):
-                if _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
-                    out.append((m.start(), m.end(), cat))
+                if not _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
+                    continue
+                k = bisect.bisect_right(self._block_starts, m.start()) - 1
+                inside = k >= 0 and blocks[k].end > m.start() and blocks[k].kind != "heading"
+                scope = blocks[k].end if inside else m.end()
+                if not self.text[m.end():scope].strip():  # a lead-in: up to the next heading
+                    h = bisect.bisect_right(self._head_starts, m.end())
+                    scope = self._heads[h][0] if h < len(self._heads) else len(self.text)
+                out.append((m.start(), m.end(), cat, scope))
         return sorted(out)
 
     def _label_before(self, pos: int) -> Optional[str]:
-        """The category of the last label at or before `pos` with no heading between."""
+        """The category of the last label at or before `pos` whose scope reaches `pos`."""
         i = bisect.bisect_right(self._label_starts, pos) - 1
         if i < 0:
             return None
-        ls, le, cat = self._labels[i]
-        h = bisect.bisect_right(self._head_starts, pos) - 1
-        if h >= 0 and self._heads[h][0] >= le:
-            return None  # a heading after the label: its scope ended
-        return cat
+        _, _, cat, scope = self._labels[i]
+        return cat if pos < scope else None
 
     def _cell(self, start: int, end: int) -> Optional[str]:
         i = bisect.bisect_left(self._cells, (end, 0, ""))  # cells starting before the span ends
@@ -147,7 +156,7 @@ class Arbiter:
         cuts: list[tuple[int, int]] = []  # (end of one piece, start of the next)
         i = bisect.bisect_right(self._label_starts, start)
         while i < len(self._labels) and self._labels[i][0] < end:
-            s, _, cat = self._labels[i]
+            s, _, cat, _ = self._labels[i]
             if cat == "measure":
                 cuts.append((s, s))
             i += 1

@@ -36,7 +36,9 @@ TARGET_CUE = re.compile(
     r"|达到[^。；]{0,16}以上|控制在[^。；]{0,16}(?:以内|以下)"
 )
 #: Words that make a figure a result of the year rather than a count of staff or offices.
-_RESULT = re.compile(r"全年|累计|共计|年内|较上年|同比|提升|提高|下降|增长|率达|达到")
+_RESULT = re.compile(r"全年|累计|共计|年内|较上年|同比|提升|提高|下降|增长|率达|达到|节约|下浮|审减")
+#: What a budget section's own figures are about (LABELING.md: metadata, not items).
+_BUDGET_FIGURE = re.compile(r"预算|执行数|执行率|支出|收入|结余|结转|拨款|经费|决算")
 #: Past-tense results: something was done this year.
 _DONE = re.compile(r"完成了|开展了|建成|建立了|获评|荣获|取得了|实现了|圆满完成|顺利完成|已完成|全面完成")
 
@@ -44,7 +46,8 @@ _DONE = re.compile(r"完成了|开展了|建成|建立了|获评|荣获|取得�
 def item_cue(paragraph: str, *, budget: bool = False) -> Optional[str]:
     """The category a paragraph's cue phrases point to (goal, achievement, problem, measure), or
     None when it reads as boilerplate: mandate, staff, how the self-evaluation was run, and — in a
-    budget section (`budget`) — the budget's own figures."""
+    budget section (`budget`) — the budget's own figures (work reported there, such as "全年共
+    办理工程价款结算26批次", is still sent)."""
     for s, e in sentence_spans(paragraph, 0, len(paragraph)):
         s_ = paragraph[s:e]
         if is_strong_problem(s_):
@@ -57,8 +60,8 @@ def item_cue(paragraph: str, *, budget: bool = False) -> Optional[str]:
             return "achievement"
         if GOAL_CUE.search(s_) or TARGET_CUE.search(s_):
             return "goal"
-        if budget:
-            continue  # a budget section's figures are metadata, even "执行率为96%" (LABELING.md)
+        if budget and _BUDGET_FIGURE.search(s_):
+            continue  # a budget section's own figures are metadata, even "执行率为96%" (LABELING.md)
         if HAS_FIGURE.search(s_) and ACHIEVED.search(s_) and _RESULT.search(s_) and not is_budget_statement(s_):
             return "achievement"
     return None
@@ -76,24 +79,24 @@ _CLAUSE = re.compile(r"[^，,；;。]+")
 
 
 def reader_skips_judgement(text: str, table: Table) -> bool:
-    """Whether the layout reader leaves words of a judgement cell (偏差原因 / 备注) unread: a
-    clause it could call neither a shortfall nor a remedy, beside clauses it did read ("上级资金
-    下达较晚，下一步将……"). Such a table goes to the model, so no item in it is lost."""
+    """Whether the layout reader leaves words of a judgement cell (偏差原因 / 扣分原因 / 备注)
+    unread: a clause it could call neither a shortfall nor a remedy ("上级资金下达较晚，下一步将
+    ……" — the first clause has no shortfall word it knows). "达标", "超额完成" are read as no
+    item. Such a table goes to the model, so no item in it is lost."""
     r = table_items(text, table)
     covered = sorted((s, e) for s, e, _ in r.items)
     for ind in r.indicators:
-        if not ind.note or ind.start is None or ind.end is None:
-            continue
+        if not ind.note or ind.start is None or ind.end is None or ind.note == ind.name:
+            continue  # a note repeating the indicator's name says nothing
         for row in table.rows:
             for cell in row.cells:
                 if not (ind.start <= cell.start < ind.end) or " ".join(cell.text.split()) != ind.note:
                     continue
                 read = [(s, e) for s, e in covered if s < cell.end and e > cell.start]
-                if not read:
-                    continue  # "达标", "超额完成": nothing to read; a cell read whole is read
                 for m in _CLAUSE.finditer(text, cell.start, cell.end):
                     content = [i for i in range(m.start(), m.end()) if is_content_char(text[i])]
                     if len(content) >= 4 and not NOT_AN_ITEM.match(cell_key(m.group())) \
                             and not any(s <= i < e for i in content for s, e in read):
                         return True
     return False
+
