@@ -39,7 +39,8 @@ def _fast_ground(text: str, raw) -> tuple[list[Item], list]:
         if r.start is not None and r.end is not None and 0 <= r.start < r.end <= len(text) and text[r.start:r.end] == r.quote:
             ok.append(
                 Item(category=r.category, text=r.text or r.quote, quote=r.quote, start=r.start, end=r.end,
-                     section=r.section, alignment="exact", confidence=r.confidence, **{"pass": r.pass_})
+                     section=r.section, alignment=r.alignment or "exact", confidence=r.confidence,
+                     **{"pass": r.pass_})
             )
         else:
             rest.append(r)

@@ -32,6 +32,11 @@ class RawItem(BaseModel):
     #: searches there first, then the whole document.
     window_start: Optional[int] = None
     window_end: Optional[int] = None
+    #: The [start, end) spans of the window that were actually sent (a routed chunk's parts): a
+    #: quote is placed only there, never in text routing left out.
+    parts: Optional[list[tuple[int, int]]] = None
+    #: How a backend that placed the quote itself did it (start/end then index it exactly).
+    alignment: Optional[str] = None
     confidence: Optional[float] = None
     pass_: Optional[int] = None
 

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from ..cache import CacheError, ResponseCache, cache_key
 from ..chunking import Chunk, chunk_document, layout_read_tables
-from ..grounding import Grounder, display_text
+from ..answers import AnswerReader
 from ..models import Item, Stats
 from ..pricing import Price, price_for
 from ..prompts import PromptSet, load_prompts
@@ -193,30 +193,12 @@ class OpenAIBackend:
         self._check_fatal()
         items: list[RawItem] = []
         failures = [r for r in results if isinstance(r, BaseException)]
-        grounder = Grounder(doc.text)
+        reader = AnswerReader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
         for (chunk, pass_no), r in zip(jobs, results):
-            if isinstance(r, BaseException):
-                continue
-            prev = None
-            for it in r.items:
-                # Place each quote in reading order within its chunk (see grounding) to name its
-                # section; the span travels as a hint that grounding re-checks, the same way for
-                # every backend. Fuzzy placements are left for grounding to redo.
-                al = grounder.align(it.quote, window=(chunk.start, chunk.end), after=prev)
-                if al is not None:
-                    prev = (al.start, al.end)
-                sure = al is not None and al.kind in ("exact", "normalized")
-                items.append(RawItem(
-                    category=it.category,
-                    quote=it.quote,
-                    text=display_text(doc.text[al.start:al.end]) if sure else "",
-                    section=chunk.section_at(al.start) if al is not None else chunk.section_path,
-                    start=al.start if sure else None,
-                    end=al.end if sure else None,
-                    window_start=chunk.start,
-                    window_end=chunk.end,
-                    pass_=pass_no,
-                ))
+            if not isinstance(r, BaseException):
+                items.extend(reader.raw_items(chunk, r.items, pass_no, stats))
+        if self.settings.passes > 1:
+            reader.reconcile(items, stats)
         stats.failed_calls = len(failures)  # type: ignore[attr-defined]
         if self.price is not None:
             stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens), 6)
