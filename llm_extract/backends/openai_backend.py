@@ -44,6 +44,7 @@ from ..prompts import PromptSet, load_prompts
 from ..settings import LLMSettings
 from ..tokens import count_tokens, ensure_offline_tiktoken
 from .base import BackendError, BackendResult, RawItem
+from .http_client import build_async_client
 from .llm_schema import Extraction
 from .rules import table_block_items
 
@@ -479,7 +480,9 @@ class OpenAIBackend:
         http = _http_library()
         # The connection pool is what enforces `concurrency` (HTTP/1.1: one request per
         # connection); waiting for a free connection is not part of a request's timeout.
-        self._http = http.AsyncClient(
+        # `timeout` bounds the whole request, not each read, and answers are capped (http_client)
+        self._http = build_async_client(
+            http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
             timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
             limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
             verify=_ssl_context(),
