@@ -11,12 +11,17 @@ may grow in memory. This client adds both, around `send` (so proxies and redirec
 * the answer may hold at most `max_bytes` decoded bytes (Content-Length is checked first, then
   the bytes as they arrive); past that the call fails with ResponseTooLarge, a per-call failure
   that is not retried and, being a failure, never reaches the response cache.
+* a successful answer must be JSON: a web page (a base URL pointing at a website) or a body cut
+  off in transit is named as such (NotJSONAnswer), not left to fail later as "schema validation"
+  or an AttributeError deep in the client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional
 
 import openai
@@ -25,16 +30,50 @@ import openai
 RAISE_LIMIT_HINT = "raise max_response_mb in the --config file or LLM_EXTRACT_MAX_RESPONSE_MB"
 
 
-class ResponseTooLarge(openai.APIError):
-    """The endpoint's answer is larger than the per-call limit (the openai SDK passes OpenAIErrors
-    through unchanged, so the backend sees this type, not a connection error)."""
+class AnswerError(openai.APIError):
+    """An answer the endpoint sent that cannot be used; the message is complete and plain. The
+    openai SDK passes its own error types through unchanged, so the backend sees this type (not a
+    connection or schema error). `transient`: worth asking again."""
+
+    transient = False
+
+    def __init__(self, message: str, request: Any = None):
+        super().__init__(message, request, body=None)
+
+
+class ResponseTooLarge(AnswerError):
+    """The endpoint's answer is larger than the per-call limit."""
 
     def __init__(self, limit: int, request: Any, seen: Optional[int] = None):
         size = f"{seen / 1e6:.1f} MB, " if seen else ""
         super().__init__(
             f"the endpoint's answer is too large ({size}over the {limit / 1e6:g} MB per-call limit); "
-            f"it was discarded — {RAISE_LIMIT_HINT} if such answers are expected",
-            request, body=None)
+            f"it was discarded — {RAISE_LIMIT_HINT} if such answers are expected", request)
+
+
+class NotJSONAnswer(AnswerError):
+    """A successful status whose body is not JSON: a web page, or an answer cut off in transit."""
+
+    def __init__(self, content: bytes, request: Any):
+        head = content.lstrip()[:1]
+        if head == b"<":
+            title = re.search(rb"<title[^>]*>(.*?)</title>", content[:20000], re.S | re.I)
+            what = f" ('{title.group(1).decode('utf-8', 'replace').strip()[:80]}')" if title else ""
+            message = (f"the endpoint answered with a web page{what} instead of JSON: is the base URL the "
+                       "API's address (it usually ends in /v1)?")
+        else:
+            self.transient = True
+            message = (f"the endpoint's answer is not complete JSON (cut off after {len(content)} bytes?); "
+                       "the connection or a proxy may have dropped it")
+        super().__init__(message, request)
+
+
+def check_json_body(content: bytes, request: Any) -> None:
+    """Raise NotJSONAnswer unless `content` parses as JSON (what every API answer is)."""
+    try:
+        json.loads(content)
+    except ValueError:
+        raise NotJSONAnswer(content, request) from None
 
 
 class _Clock:
@@ -91,6 +130,8 @@ def build_async_client(lib: Any, *, deadline: float, max_bytes: int, **kwargs: A
                                 raise ResponseTooLarge(max_bytes, request)
                             parts.append(part)
                     response._content = b"".join(parts)  # what Response.aread() stores
+                    if 200 <= response.status_code < 300:
+                        check_json_body(response._content, request)
             except BaseException:
                 await response.aclose()
                 raise
