@@ -57,8 +57,10 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
                 and not f.name.startswith("~$")  # Word lock files
             )
             files.extend(found)
-        elif p.exists():
+        elif p.is_file():
             files.append(p)
+        elif p.exists():  # a FIFO or device: reading it could wait forever
+            problems.append(Outcome(str(p), p.stem, "failed", "not a regular file (a FIFO, socket or device)"))
         else:
             problems.append(Outcome(str(p), p.stem, "failed", "file not found"))
     seen: dict[str, Path] = {}
@@ -91,6 +93,26 @@ def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict
     if (data.get("backend"), data.get("model"), data.get("prompt_version")) != backend_signature(backend):
         return None
     return data
+
+
+def result_of_another_file(out_path: Path, path: Path, sha256: str) -> Optional[str]:
+    """Why `out_path` must not be replaced by the result of `path`, or None: it holds the result of
+    another file with the same stem (from an earlier run on another folder), which still exists.
+    (A result whose source is gone, or is this very file, is replaced as usual.)"""
+    try:
+        data = json.loads(out_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("sha256") == sha256 or not isinstance(data.get("source"), str):
+        return None
+    owner = Path(data["source"])
+    try:
+        if not owner.is_file() or owner.samefile(path):
+            return None
+    except OSError:
+        return None
+    return (f"{out_path} already holds the result of another file with the same name, {owner} "
+            "(results are named by file stem); rename one of them or write to another --out folder")
 
 
 def _summary(report: Report | dict) -> dict:
@@ -164,9 +186,12 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
         return fn(*a) if inline else await asyncio.to_thread(fn, *a)
 
     try:
-        if not force and out_path.exists():
+        if out_path.exists():
             digest = await io(file_sha256, path)
-            done = already_done(out_path, digest, backend)
+            clash = await io(result_of_another_file, out_path, path, digest)
+            if clash is not None:
+                return Outcome(str(path), doc_id, "failed", clash)
+            done = None if force else already_done(out_path, digest, backend)
             if done is not None:
                 return Outcome(str(path), doc_id, "skipped", **_summary(done))
         doc = await io(load, path)

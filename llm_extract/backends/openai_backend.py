@@ -46,6 +46,7 @@ from ..redact import Redactor
 from ..settings import LLMSettings
 from ..tokens import count_tokens, ensure_offline_tiktoken
 from .base import BackendError, BackendResult, RawItem
+from .http_client import AnswerError, build_async_client
 from .llm_schema import Extraction
 from .rules import table_block_items
 
@@ -390,9 +391,13 @@ class OpenAIBackend:
         Fatal endpoint problems are recorded and raised."""
         s = self.settings
         where = s.endpoint_label()
-        if isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            self._set_fatal(f"the endpoint {where} rejected the API key ({_status(e)}): "
-                            "check OPENAI_API_KEY / --api-key")
+        if isinstance(e, openai.AuthenticationError):
+            self._set_fatal(f"the endpoint {where} rejected the API key ({_status(e)}): check OPENAI_API_KEY "
+                            "(or LLM_EXTRACT_API_KEY, or api_key in the --config file)")
+        if isinstance(e, openai.PermissionDeniedError):
+            self._set_fatal(f"the endpoint {where} refused access ({_status(e)}{_server_says(e)}): the key may "
+                            f"not be allowed to use model '{s.model}', or the service may not be available from "
+                            "this network or region — check the key (OPENAI_API_KEY), --model and --base-url")
         if isinstance(e, openai.NotFoundError):
             self._set_fatal(f"model '{s.model}' or its API path not found at {where} (404): "
                             "check --model and --base-url (it usually ends in /v1)")
@@ -405,7 +410,8 @@ class OpenAIBackend:
         retryable = isinstance(e, (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
                                    openai.APIConnectionError)) or (
             isinstance(e, openai.APIStatusError) and e.status_code in (408, 409, 425, 429) or
-            isinstance(e, openai.APIStatusError) and e.status_code >= 500)
+            isinstance(e, openai.APIStatusError) and e.status_code >= 500) or (
+            isinstance(e, AnswerError) and e.transient)
         if not retryable:
             return None
         if _cannot_connect(e) and not self._ever_ok and attempt >= min(1, s.max_retries):
@@ -470,7 +476,9 @@ class OpenAIBackend:
         http = _http_library()
         # The connection pool is what enforces `concurrency` (HTTP/1.1: one request per
         # connection); waiting for a free connection is not part of a request's timeout.
-        self._http = http.AsyncClient(
+        # `timeout` bounds the whole request, not each read, and answers are capped (http_client)
+        self._http = build_async_client(
+            http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
             timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
             limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
             verify=_ssl_context(),
@@ -579,9 +587,29 @@ def describe_error(e: BaseException) -> str:
                 detail = str(cause)
             cause, seen = cause.__cause__ or cause.__context__, seen + 1
         return f"connection failed ({detail})" if detail else "connection failed"
+    if isinstance(e, AnswerError):
+        return str(e)
     if isinstance(e, openai.APIStatusError):
-        return f"HTTP {e.status_code}: {getattr(e, 'message', '')}"[:400]
+        return f"HTTP {e.status_code}{_server_says(e) or ': ' + getattr(e, 'message', '')}"[:400]
     return f"{type(e).__name__}: {e}"[:400]
+
+
+def _server_says(e: BaseException) -> str:
+    """What the error body says, briefly: ': <message>' from the API's JSON error, or ', a web
+    page ('<title>')' when it is HTML (a proxy's or a firewall's page), so the page's markup is
+    never pasted into a message; else ''."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"].strip():
+        return ": " + " ".join(body["message"].split())[:200]
+    resp = getattr(e, "response", None)
+    try:
+        text = resp.text if resp is not None else ""
+    except Exception:  # the body was not read (a streamed response)
+        return ""
+    if not text.lstrip()[:1] == "<":
+        return ""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text[:20000], re.S | re.I)
+    return f", a web page ('{' '.join(title.group(1).split())[:80]}')" if title else ", a web page"
 
 
 def _short(e: Any) -> str:
