@@ -108,6 +108,27 @@ def test_a_run_in_point_marker_is_restored_inside_a_paragraph():
     assert extend_to_marker(text, s, len(text)) == text.index("二是")
 
 
+def test_a_run_in_point_late_in_a_long_paragraph_gets_its_marker_back():
+    text = ("存在的问题主要有：" + "一是基层医疗卫生机构服务能力不强，专业技术人员数量不足、结构不合理；" * 3
+            + "四是信息化建设滞后，各级医疗卫生机构系统繁多，数据互联互通程度低。")
+    s = text.index("信息化")
+    assert extend_to_marker(text, s, len(text)) == text.index("四是")
+
+
+def test_a_heading_phrase_the_model_quoted_as_its_own_item_is_not_taken_again():
+    text = "（三）计划生育服务。三是探索信息化年审。考虑到对象数量增长，传统年审耗时长。\n"
+    items, _ = _read(text, [(0, len(text))], [("measure", "三是探索信息化年审。"),
+                                               ("problem", "考虑到对象数量增长，传统年审耗时长。")])
+    assert [(i.category, i.quote) for i in items] == [
+        ("measure", "三是探索信息化年审。"), ("problem", "考虑到对象数量增长，传统年审耗时长。")]
+
+
+def test_a_quote_with_its_own_marker_is_not_extended_to_the_point_before():
+    text = "一是大力发展托育服务。二是推进医养结合，新增床位200张。"
+    s = text.index("二是")
+    assert extend_to_marker(text, s, len(text)) == s
+
+
 def test_a_quote_starting_mid_sentence_is_not_extended():
     text = "（一）全年完成培训12场，覆盖人员800人次。\n"
     s = text.index("覆盖")
