@@ -49,10 +49,27 @@ class BackendResult(BaseModel):
     #: Metadata the backend found beyond the rule-based meta (fields set here win).
     meta: Optional[Meta] = None
     stats: Stats = Field(default_factory=Stats)
+    #: Model calls made for the document and how many of them failed for good (retries and re-asks
+    #: exhausted). A result with failed calls is incomplete: the pipeline refuses to pass it off as
+    #: finished (see PartialExtraction).
+    calls: int = 0
+    failed_calls: int = 0
+    last_error: Optional[str] = None
 
 
 class BackendError(Exception):
     """A document-level backend failure (every call failed, endpoint unreachable, auth...)."""
+
+
+class PartialExtraction(BackendError):
+    """Some, not all, of a document's model calls failed for good. What the others found is in
+    `report`, but it is not the document's result: a batch does not write it, so a rerun redoes the
+    document (asking only for the failed calls when the response cache is on)."""
+
+    def __init__(self, *, failed: int, calls: int, last_error: Optional[str], report=None):
+        self.failed, self.calls, self.last_error, self.report = failed, calls, last_error, report
+        super().__init__(f"{failed} of {calls} model calls failed"
+                         + (f"; last error: {last_error}" if last_error else ""))
 
 
 @runtime_checkable

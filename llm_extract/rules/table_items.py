@@ -98,6 +98,13 @@ def _target_is_bare(target: str) -> bool:
     return len(t) <= 8 or bool(_BARE_FIGURE.match(t))
 
 
+def _joinable(text: str, name: Cell, target: Cell) -> bool:
+    """A bare target is quoted from its row name only when nothing but layout lies between them
+    (a Word-export artefact such as "[bookmark: _GoBack]" must not end up inside the quote)."""
+    between = text[name.end:target.start]
+    return "[" not in between and "{" not in between
+
+
 @dataclass
 class TableResult:
     items: list[Span]
@@ -146,6 +153,7 @@ def _table_items(text: str, table: Table) -> TableResult:
                             and _target_is_bare(cell.text)
                             and left is not None
                             and cell_key(left.text) not in _NA
+                            and _joinable(text, left, cell)
                         ):  # "1.2万人" needs its row name: quote from "结核病筛查"
                             items.append((left.start, cell.end, cat))
                             continue
@@ -198,7 +206,12 @@ def _indicator_rows(
         out.append(Indicator(**vals, start=(name_c or cells[0]).start, end=cells[-1].end))
         if target_c is not None and cell_key(target_c.text) not in _NA:
             s = target_c.start
-            if _target_is_bare(target_c.text) and name_c is not None and cell_key(name_c.text) not in _NA:
+            if (
+                _target_is_bare(target_c.text)
+                and name_c is not None
+                and cell_key(name_c.text) not in _NA
+                and _joinable(text, name_c, target_c)
+            ):
                 s = name_c.start
             items.append((s, target_c.end, "goal"))
         if actual_c is not None and cell_key(actual_c.text) not in _NA:
