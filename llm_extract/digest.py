@@ -16,7 +16,7 @@ from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from .models import CATEGORIES, CATEGORY_TAG, Indicator, Item, Report
+from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
 from .results import Skipped, Source, iter_reports
 from .links import LinkReason, link_items
 from .similarity import fold_near_duplicates, match_key
@@ -63,10 +63,11 @@ class MeasureLink(Cited):
 
 
 class Entry(Cited):
-    """One problem or measure with its report, theme(s) and citation."""
+    """One item with its report, theme(s) and citation: a problem or measure (linked), or a goal or
+    achievement (kept for the long export, `Digest.other_items`)."""
 
     id: str
-    category: Literal["problem", "measure"]
+    category: Category
     doc_id: str
     unit: Optional[str] = None
     year: Optional[int] = None
@@ -191,6 +192,7 @@ class Digest(BaseModel):
     themes: list[ThemeGroup] = Field(default_factory=list)
     problems: list[Entry] = Field(default_factory=list)
     measures: list[Entry] = Field(default_factory=list)
+    other_items: list[Entry] = Field(default_factory=list, description="Goals and achievements (the long export).")
     indicators: list[IndicatorRow] = Field(default_factory=list)
     cards: list[Card] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list)
@@ -260,6 +262,10 @@ def digest(
             continue
         row, probs, meas, inds, card = _condense(rep, tax, filters)
         per_report.append((row, probs, meas))
+        d.other_items.extend(
+            _entry(rep, it, CATEGORY_TAG[cat], n, tax)
+            for cat in ("goal", "achievement") if cat in filters.categories
+            for n, it in enumerate(rep.items_of(cat), 1))
         d.indicators.extend(inds)
         d.cards.append(card)
     if not read:
@@ -505,6 +511,7 @@ def _apply_theme_filter(per_report, d: Digest, f: Filters) -> None:
     per_report[:] = kept
     d.cards = [c for c in d.cards if c.report.doc_id in keep_ids]
     d.indicators = [i for i in d.indicators if i.doc_id in keep_ids]
+    d.other_items = [e for e in d.other_items if e.doc_id in keep_ids]
     if not kept:
         raise DigestError(f"no report matches the filters ({_describe(f)})")
 
