@@ -77,9 +77,9 @@ def test_measures_link_to_problems_of_their_own_report_and_unaddressed_are_liste
 
 
 def test_wording_alone_links_a_measure_when_no_theme_applies():
-    t = "一、存在问题\n宣传氛围不浓，群众知晓率偏低。\n二、改进措施\n加大宣传力度，提高群众知晓率。\n另行开会研究。\n"
-    rep = report("w", t, [item(t, "problem", "宣传氛围不浓，群众知晓率偏低。"),
-                          item(t, "measure", "加大宣传力度，提高群众知晓率。"),
+    t = "一、存在问题\n路灯损坏较多，夜间照明不足。\n二、改进措施\n更换损坏路灯，改善夜间照明。\n另行开会研究。\n"
+    rep = report("w", t, [item(t, "problem", "路灯损坏较多，夜间照明不足。"),
+                          item(t, "measure", "更换损坏路灯，改善夜间照明。"),
                           item(t, "measure", "另行开会研究。")])
     d = digest(rep)
     links = d.problems[0].measures
