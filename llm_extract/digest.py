@@ -135,6 +135,11 @@ class ReportRow(BaseModel):
     def label(self) -> str:
         return self.unit or self.doc_id
 
+    @property
+    def no_items(self) -> bool:
+        """Nothing was extracted: flagged in the overview, since it usually means a bad input."""
+        return not any(self.counts.values())
+
 
 class Card(BaseModel):
     """One report on one page: figures, short bullets per category, indicators that missed."""
@@ -248,6 +253,7 @@ def digest(
     d = Digest(filters=filters, taxonomy=list(tax.themes))
     per_report: list[tuple[ReportRow, list[Entry], list[Entry]]] = []
     seen: set[str] = set()
+    by_sha: dict[str, tuple[str, str]] = {}  # sha256 → (doc_id, source) of the first copy
     read = 0
     for rep in iter_reports(inputs):
         if isinstance(rep, Skipped):
@@ -258,9 +264,19 @@ def digest(
             d.warnings.append(f"doc_id '{rep.doc_id}' appears more than once; later copy skipped")
             continue
         seen.add(rep.doc_id)
+        twin = by_sha.get(rep.sha256) if rep.sha256 else None
+        if twin is not None:
+            d.warnings.append(f"'{rep.doc_id}' ({rep.source}) is the same file as '{twin[0]}' ({twin[1]}) "
+                              f"(same sha256); counted once, as '{twin[0]}'")
+            continue
+        if rep.sha256:
+            by_sha[rep.sha256] = (rep.doc_id, rep.source)
         if not _keep_report(rep, filters):
             continue
         row, probs, meas, inds, card = _condense(rep, tax, filters)
+        if row.no_items:
+            d.warnings.append(f"'{rep.doc_id}' ({rep.source}) has no items at all: check the file "
+                              "(a scan without text, a wrong document, or a failed extraction)")
         per_report.append((row, probs, meas))
         d.other_items.extend(
             _entry(rep, it, CATEGORY_TAG[cat], n, tax)

@@ -68,7 +68,7 @@ def _render(d: Digest, L: _Lines) -> None:
           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in d.reports:
         c = r.counts
-        L.append(f"| {esc(r.doc_id)} | {esc(r.unit or '—')} | {r.year or '—'} | {num(r.self_score)}"
+        L.append(f"| {esc(r.doc_id)}{' ⚠ no items' if r.no_items else ''} | {esc(r.unit or '—')} | {r.year or '—'} | {num(r.self_score)}"
                  f"{(' ' + esc(r.grade)) if r.grade else ''} | {num(r.budget)} | {pct(r.execution_rate)} | "
                  f"{c.get('goal', 0)} | {c.get('achievement', 0)} | {c.get('problem', 0)} | {c.get('measure', 0)} | "
                  f"{r.missed_indicators} |")

@@ -65,10 +65,11 @@ def tables(d: Digest) -> dict[str, Table]:
     out["reports"] = (
         ["doc_id", "unit", "year", "self_score", "grade", "budget", "spent", "execution_rate_%",
          "goals", "achievements", "problems", "measures", "indicators", "missed_indicators",
-         "unaddressed_problems", "source"],
+         "unaddressed_problems", "flag", "source"],
         [[r.doc_id, r.unit, r.year, r.self_score, r.grade, r.budget, r.spent, r.execution_rate,
           r.counts.get("goal", 0), r.counts.get("achievement", 0), r.counts.get("problem", 0),
-          r.counts.get("measure", 0), r.indicators, r.missed_indicators, r.unaddressed_problems, r.source]
+          r.counts.get("measure", 0), r.indicators, r.missed_indicators, r.unaddressed_problems,
+          "no items" if r.no_items else "", r.source]
          for r in d.reports],
     )
     out["items"] = items_table(d)
