@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
 from .results import Skipped, Source, iter_reports
+from .history import UnitHistory, year_over_year
 from .links import LinkReason, link_items
 from .similarity import fold_near_duplicates, match_key
 from .themes import Taxonomy, Theme, item_themes, llm_summary, llm_themes, load_taxonomy
@@ -200,6 +201,7 @@ class Digest(BaseModel):
     other_items: list[Entry] = Field(default_factory=list, description="Goals and achievements (the long export).")
     indicators: list[IndicatorRow] = Field(default_factory=list)
     cards: list[Card] = Field(default_factory=list)
+    history: list[UnitHistory] = Field(default_factory=list, description="Year over year, per unit with several years.")
     skipped: list[SkippedFile] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     _index: dict[str, Entry] = PrivateAttr(default_factory=dict)
@@ -207,7 +209,7 @@ class Digest(BaseModel):
     def entry(self, entry_id: str) -> Entry:
         """A problem or measure by id (KeyError if the digest does not hold it)."""
         if entry_id not in self._index:
-            self._index = {e.id: e for e in (*self.problems, *self.measures)}
+            self._index = {e.id: e for e in (*self.problems, *self.measures, *self.other_items)}
         return self._index[entry_id]
 
     def unaddressed(self) -> list[Entry]:
@@ -300,6 +302,10 @@ def digest(
         d.problems.extend(probs)
         d.measures.extend(meas)
     _fill_card_items(d, per_report)
+    if d.shows("problem") or d.shows("measure"):
+        achievements = [e for e in d.other_items if e.category == "achievement"]
+        # without achievements in the digest (--category) no measure could be evidenced: leave follow-ups out
+        d.history = year_over_year(d.problems, d.measures if d.shows("achievement") else [], achievements)
     d.themes = _theme_groups(d.problems, tax)
     if model is not None:
         d.theme_source = "llm"

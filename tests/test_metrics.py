@@ -413,6 +413,11 @@ def test_rules_backend_meets_the_generality_link_and_theme_floors():
     assert r.exit_code == 0, r.output
 
 
+def test_rules_backend_meets_the_multiyear_suite_floors():
+    r = invoke("--suite", ROOT / "evals" / "multiyear_rules.toml", "--no-docs")
+    assert r.exit_code == 0, r.output
+
+
 def test_rules_backend_meets_the_synthetic_suite_floors():
     """Other units, other templates, other file shapes (GBK, UTF-16, PDF wrap, .docx, .pdf, no headings)."""
     r = invoke("--suite", ROOT / "evals" / "synthetic_rules.toml", "--no-docs")

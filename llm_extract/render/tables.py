@@ -100,6 +100,19 @@ def tables(d: Digest) -> dict[str, Table]:
           as_number(i.score), i.note, "yes" if i.missed else "no", i.missed_reason]
          for i in d.indicators],
     )
+    if d.history:
+        rows = []
+        for h in d.history:
+            for st in h.steps:
+                for r in st.recurring:
+                    rows.append([h.unit, st.earlier_year, st.year, "recurring problem", r.problem_id, d.entry(r.problem_id).text,
+                                 r.earlier_id, d.entry(r.earlier_id).text, "", r.score])
+                for f in st.follow_ups:
+                    rows.append([h.unit, st.earlier_year, st.year, "earlier measure", f.measure_id, d.entry(f.measure_id).text,
+                                 f.evidence_id or "", d.entry(f.evidence_id).text if f.evidence_id else "",
+                                 "yes" if f.evidenced else "no", f.score])
+        out["year_over_year"] = (["unit", "earlier_year", "year", "kind", "item_id", "item", "matched_id", "matched",
+                                  "evidenced", "score"], rows)
     if d.shows("problem"):
         summaries = any(g.summary for g in d.themes)  # only --llm writes them: no empty columns otherwise
         out["themes"] = (

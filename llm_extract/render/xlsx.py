@@ -25,7 +25,7 @@ from ..digest import Digest
 from .tables import tables
 
 SHEET_TITLES = {"reports": "reports 报告", "items": "items 条目", "links": "links 关联", "problems": "problems 问题",
-                "measures": "measures 措施", "indicators": "indicators 指标", "themes": "themes 主题"}
+                "measures": "measures 措施", "indicators": "indicators 指标", "themes": "themes 主题", "year_over_year": "year over year 同比"}
 MAX_WIDTH = 60
 #: Text columns wider than this (display columns) wrap instead of running off the screen.
 WRAP_WIDTH = 30
