@@ -22,6 +22,10 @@ CATEGORY_FIELD: dict[str, str] = {
     "measure": "measures",
 }
 
+#: Letter of each category in item ids ("P3" = a report's third problem): the digest cites items by
+#: these ids and the viewer anchors each item at "item-<id>", so a citation can link to its place.
+CATEGORY_TAG: dict[str, str] = {"goal": "G", "achievement": "A", "problem": "P", "measure": "M"}
+
 #: How a quote was placed in the source: verbatim, after folding whitespace/punctuation width,
 #: by fuzzy alignment, or not at all (only kept with --keep-ungrounded).
 Alignment = Literal["exact", "normalized", "fuzzy", "none"]
@@ -162,3 +166,8 @@ class GoldDoc(BaseModel):
     meta: dict = Field(default_factory=dict)
     items: list[GoldItem] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)
+    links: list[tuple[Union[int, str], Union[int, str]]] = Field(
+        default_factory=list, description="(problem, measure) pairs where the measure addresses the problem; each "
+        "side a 1-based item number or the start of that item's quote.")
+    themes: dict[str, str] = Field(
+        default_factory=dict, description="1-based item number of each problem → its theme id (themes.toml).")

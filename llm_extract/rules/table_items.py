@@ -92,9 +92,10 @@ def _enumerated_lines(text: str, cell: Cell) -> list[tuple[int, int]]:
 
 
 def _target_is_bare(target: str) -> bool:
-    """A target that makes no sense without its indicator name (≥10 万人次, 100%, 全覆盖)."""
+    """A target that makes no sense without its indicator name (≥10 万人次, 100%, 全覆盖, 显著提高);
+    one that names what it measures ("新增检测参数≥30项", "不超过年初预算投入") stands alone."""
     t = cell_key(target)
-    return len(t) <= 10 or bool(_BARE_FIGURE.match(t))
+    return len(t) <= 8 or bool(_BARE_FIGURE.match(t))
 
 
 def _joinable(text: str, name: Cell, target: Cell) -> bool:
