@@ -78,7 +78,8 @@ def test_a_table_whose_judgement_cell_the_reader_half_reads_goes_to_the_model():
     read_whole = TABLE.format(note="拨付进度滞后，下一步将精简拨付审核环节")
     st = analyze(read_whole)
     assert layout_read_tables(st), "a shortfall and a remedy: the layout reader reads the cell whole"
-    half = TABLE.format(note="上级资金下达较晚，下一步将精简拨付审核环节")  # no shortfall word the reader knows
+    # a short clause with no shortfall word the reader knows (a longer one it reads as the cause)
+    half = TABLE.format(note="资金晚到，下一步将精简拨付审核环节")
     st = analyze(half)
     assert layout_read_tables(st) == []
-    assert "上级资金下达较晚" in _sent(half)
+    assert "资金晚到" in _sent(half)
