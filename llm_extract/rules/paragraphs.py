@@ -41,7 +41,7 @@ _TABLE_POINTER = re.compile(r"(?:详见|见|如)下表|如下表所示|见表\s*
 #: Framing, not a claim: how many indicators were set ("共设置绩效指标22项"), a note on a table's
 #: data source ("注：满意度指标由…"), that the report will be published, a "以下几个方面的工作。" lead-in.
 _FRAMING = re.compile(r"^注[：:]|^[^。；]{0,30}(?:以下|如下)[^。；]{0,12}(?:工作|方面|几点|任务)[。：:]?$")
-_INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+项|指标共\d+项")
+_INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+[项个]|指标共\d+[项个]")
 _COUNTS_RESULTS = re.compile(r"完成|实现|达到|未")
 _PUBLISHING = re.compile(r"公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开")
 
@@ -109,6 +109,8 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
             return "problem"
         if cued and (GOAL_CUE.search(s) or is_target_statement(s)):
             return "goal"
+        if kind == "score" and PROCESS_SENTENCE.search(s):
+            return None  # how the self-evaluation was done
         return "achievement"
     # other / budget: only strong cues, and plain results with figures
     if cued and has_measure_cue(body):
@@ -157,6 +159,7 @@ _FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将
 
 
 def _is_framing(s: str) -> bool:
+    s = "".join(s.split())  # PDF text wraps anywhere, even inside "指标"
     if _FRAMING.search(s) or (_INDICATOR_COUNT.search(s) and not _COUNTS_RESULTS.search(s)):
         return True
     return bool(_PUBLISHING.search(s)) and not _PUBLISHING_ONLY.search(s)
@@ -265,6 +268,9 @@ def _goal_statement(block: Block, ctx: dict) -> bool:
 #: Longest paragraph title ("2.2024年度部门整体绩效目标。") read as the opening of its first point.
 _INLINE_TITLE_POINT = 30
 
+#: A paragraph title about how the self-evaluation was run ("自评工作开展情况。").
+_PROCESS_TITLE = re.compile(r"自评|评价工作|评价方法|评价依据")
+
 #: Marker styles of list points (as opposed to outline headings).
 _POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
 
@@ -276,7 +282,9 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     following 二是/三是 points are problems too even where they carry no cue of their own.
     """
     ctx = {} if ctx is None else ctx
-    kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
+    kind = section.kind
+    if block.title_kind == "boilerplate" and (kind != "achievements" or _PROCESS_TITLE.search(block.title)):
+        kind = "boilerplate"  # "（一）机构设置：…"; under a results heading only the evaluation's own process
     if kind != "measures" and _goal_statement(block, ctx):
         kind = "goals"  # "2.2024年度部门整体绩效目标。（一）…" inside 基本情况, and its points
     if kind == "boilerplate":
@@ -284,6 +292,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     compact = "".join(text[block.start:block.end].split())
     if len(compact) <= 60 and (SIGNATURE.search(compact) or (compact[-1:] == "表" and _CAPTION.search(compact))):
         return  # a signature, or a table's caption ("表1 龙潭镇2024年度…绩效指标完成情况表")
+    if compact.startswith(("注：", "注:")) and kind not in ("problems", "measures"):
+        return  # a note under a table: how its figures were gathered
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
         lead = "measure" if _plans_ahead(compact, kind) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
@@ -316,8 +326,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
                     yield gs, ge, "goal"
                 continue
-        if kind in ("goals", "measures") and ("以下" in seg or "如下" in seg) and _FRAMING.search("".join(seg.split())):
-            continue  # "…重点做好以下几个方面的工作。"
+        if kind in ("goals", "measures") and ("以下" in seg or "如下" in seg or "指标" in seg) and _is_framing(seg):
+            continue  # "…重点做好以下几个方面的工作。", "…设置一级指标3个、二级指标9个…"
         if kind in ("goals", "measures"):
             # one item per point; a goals point is a measure only when its opening says so
             yield a, b, "measure" if kind == "measures" else _sentence_category(seg[:80], kind)
@@ -372,6 +382,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 cat = "problem"  # "造成上述问题的原因…不够", "…力量依然薄弱" continue the problems
             if cat is None and kind == "mixed":
                 cat = default
+            if cat is None and kind == "other" and run and run[2] == "measure" and not PROCESS_SENTENCE.search(s):
+                cat = "measure"  # "…将作为预算安排的依据；对发现的问题建立整改台账…" goes on with the plan
             if cat is None and kind == "problems":
                 # an uncued sentence continues the current statement; a point opens as a problem
                 cat = run[2] if run else (listed or "problem")

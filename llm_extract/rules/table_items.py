@@ -259,7 +259,7 @@ def note_items(text: str, cell: Cell) -> list[Span]:
             if out and not text[out[-1][1]:s].strip().startswith(("；", ";", "。")):
                 out[-1] = (out[-1][0], e, out[-1][2])  # "…未完工，完成率94.8%": the statement goes on
                 continue
-            if len(body) < 8:
+            if len(body) < 6:
                 continue  # a bare label ("预算执行率"), not a statement
             # after a shortfall and "；", what follows is the remedy ("…延期缴款；已下达催缴通知书");
             # otherwise what explains a deviation is its cause: a problem (LABELING.md)
