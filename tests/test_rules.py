@@ -559,3 +559,16 @@ def test_results_use_section_plans_and_the_evaluations_own_process():
         "achievement": ["（五）群众参与和信息公开。项目实施前召开村民代表会议87场，聘请群众监督员58名。"],
         "measure": ["自评结果将作为下年度预算安排的重要依据；对自评发现的问题建立整改台账，逐项明确完成时限。"],
     }
+
+
+def test_run_in_points_across_pdf_hard_wraps_split_at_markers_only():
+    text = (
+        "六、下步打算\n下一步，我局将重点做好以下工作：一是加快项目建设进度，确保年\n底前全部完工；二是强化资金监"
+        "管，严格执行国库集中支付制度；三\n是做好工程运行管护，落实管护经费和人员。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats == {"measure": [
+        "一是加快项目建设进度，确保年\n底前全部完工；",  # a visual line break inside a point does not cut it
+        "二是强化资金监管，严格执行国库集中支付制度；",
+        "三\n是做好工程运行管护，落实管护经费和人员。",  # nor does one inside its marker
+    ]}
