@@ -276,8 +276,8 @@ class OpenAIBackend:
 
     def redact(self, message: str) -> str:
         """A message safe to show: the key, key-like tokens and bearer headers masked."""
-        if self._secret:
-            message = message.replace(self._secret, "***")
+        for secret in filter(None, [self._secret, *self.settings.url_secrets()]):
+            message = message.replace(secret, "***")
         message = _KEYLIKE.sub(r"\1***", message)
         return _BEARER.sub(r"\1***", message)
 
