@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -16,7 +17,7 @@ from typing import Callable, Iterable, Optional
 from . import atomic
 from .backends.base import Backend, BackendError, SyncBackend
 from .document import file_sha256
-from .loaders import SUFFIXES, LoadError, load
+from .loaders import PASSED_OVER, SUFFIXES, LoadError, load
 from .models import Report
 from .pipeline import aextract_document
 
@@ -42,20 +43,27 @@ class Outcome:
 NOT_ATTEMPTED = "not attempted after endpoint error: "
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
-    """Files named directly, plus supported files found recursively in folders (hidden ones skipped)."""
+def discover(paths: Iterable[str | Path], *,
+             passed_over: Optional[Counter] = None) -> tuple[list[Path], list[Outcome]]:
+    """Files named directly, plus supported files found recursively in folders (hidden ones skipped).
+    `passed_over` counts, by suffix, the files of formats users save reports in that folders held
+    but that are not read (.doc, .wps, .xls...), so the caller can say so."""
     files: list[Path] = []
     problems: list[Outcome] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in SUFFIXES
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                and not f.name.startswith("~$")  # Word lock files
-            )
-            files.extend(found)
+            found = []
+            for f in p.rglob("*"):
+                if (any(part.startswith(".") for part in f.relative_to(p).parts)
+                        or f.name.startswith("~$") or not f.is_file()):  # hidden, Word lock files
+                    continue
+                suffix = f.suffix.lower()
+                if suffix in SUFFIXES:
+                    found.append(f)
+                elif passed_over is not None and suffix in PASSED_OVER:
+                    passed_over[suffix] += 1
+            files.extend(sorted(found))
         elif p.is_file():
             files.append(p)
         elif p.exists():  # a FIFO or device: reading it could wait forever

@@ -36,7 +36,7 @@ def digest_command(
     Unusable files in the folder are named and skipped; the rest are digested (exit code 1).
     """
     from ..digest import DigestError, DigestUsageError, digest
-    from ..render import check_format
+    from ..render import check_format, write_digest
     from ..themes import TaxonomyError
 
     try:
@@ -48,8 +48,9 @@ def digest_command(
             _fail(f"{r} does not exist", 2)
     chat = _chat_model(model, base_url, config) if llm else None
     try:
-        d = digest(results, year=year, unit=unit, theme=theme, category=category, out=output,
-                   model=chat, taxonomy=themes_file)
+        d = digest(results, year=year, unit=unit, theme=theme, category=category, model=chat,
+                   taxonomy=themes_file)
+        written = write_digest(d, output)
     except TaxonomyError as e:
         _fail(str(e), 2)
     except DigestUsageError as e:
@@ -62,12 +63,24 @@ def digest_command(
         err.print(f"[yellow]skipped[/yellow] {s.path}: {s.reason}", highlight=False, soft_wrap=True)
     for w in d.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
-    out.print(
-        f"digest of {len(d.reports)} report(s): {len(d.problems)} problems in {len(d.themes)} themes, "
-        f"{len(d.unaddressed())} without a measure → {output}", highlight=False, soft_wrap=True,
-    )
+    out.print(f"{digest_summary(d)} → {', '.join(str(p) for p in written)}", markup=False, highlight=False,
+              soft_wrap=True)
     if d.skipped:
         raise typer.Exit(1)
+
+
+def digest_summary(d: Any) -> str:
+    """One line on what the digest holds, naming only the categories it shows."""
+    parts = []
+    if d.shows("problem"):
+        parts.append(f"{len(d.problems)} problems in {len(d.themes)} themes")
+        if d.shows("measure"):
+            parts.append(f"{len(d.unaddressed())} without a measure")
+    if d.shows("measure"):
+        parts.append(f"{len(d.measures)} measures")
+    if not parts:
+        parts.append(" and ".join(f"{c}s" for c in ("goal", "achievement") if d.shows(c)) + " on the report cards")
+    return f"digest of {len(d.reports)} report(s): " + ", ".join(parts)
 
 
 def view_command(
@@ -82,6 +95,8 @@ def view_command(
     if not result.is_file():
         _fail(f"{result} is not a file", 2)
     target = output or result.with_suffix(".html")
+    if target.suffix.lower() not in (".html", ".htm"):
+        _fail(f"view writes an HTML page; name the output .html (got '{target.name}')", 2)
     if target.resolve() == result.resolve():
         _fail("the output would overwrite the result file; pass -o FILE.html", 2)
     try:
