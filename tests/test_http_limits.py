@@ -125,3 +125,30 @@ def test_the_client_raises_the_size_error_itself():
     with LocalServer(_huge(False)) as srv:
         with pytest.raises(ResponseTooLarge):
             asyncio.run(main())
+
+
+def test_a_cancelled_request_is_cancelled_not_reported_as_a_timeout():
+    # Ctrl-C or a stopped batch cancels calls in flight: that must stay a cancellation
+    import threading
+
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(h, srv):
+        arrived.set()
+        release.wait(10)
+
+    async def main():
+        client = build_async_client(_http_library(), deadline=30.0, max_bytes=1000)
+        try:
+            task = asyncio.ensure_future(client.post(srv.base_url + "/chat/completions", json={}))
+            while not arrived.is_set():
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            release.set()
+            await client.aclose()
+
+    with LocalServer(slow) as srv:
+        asyncio.run(main())
