@@ -6,23 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from llm_extract.batch import discover
 from llm_extract.cli import app
-
-ROOT = Path(__file__).resolve().parents[1]
-REPORTS = ROOT / "fixtures" / "reports"
-
-
-@pytest.fixture(autouse=True)
-def offline_env(monkeypatch):
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_MODEL", "LLM_EXTRACT_CONFIG"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-llm-extract-test")
+from test_cli_extract import REPORTS, offline_env  # noqa: F401 (autouse: no endpoint, no user config)
 
 
 def invoke(*args):
