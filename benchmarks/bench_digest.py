@@ -96,9 +96,11 @@ def generate(folder: Path, n: int, seed: int = 7) -> None:
 def run_one(folder: Path, out: Path) -> None:
     """Child process: one digest, then print seconds and peak RSS as JSON."""
     from llm_extract.digest import digest
+    from llm_extract.render import write_digest
 
     t = time.perf_counter()
-    d = digest(folder, out=out)
+    d = digest(folder)
+    write_digest(d, out)
     secs = time.perf_counter() - t
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": round(secs, 2), "peak_rss_mb": round(rss_mb, 1), "reports": len(d.reports),

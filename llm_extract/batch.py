@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from . import atomic
-from .backends.base import Backend, BackendError, SyncBackend
+from .backends.base import Backend, BackendError, PartialExtraction, SyncBackend
 from .document import file_sha256
 from .loaders import PASSED_OVER, SUFFIXES, LoadError, load
 from .models import Report
@@ -28,7 +28,7 @@ class Outcome:
 
     path: str
     doc_id: str
-    status: str  # "ok" | "skipped" | "failed"
+    status: str  # "ok" | "skipped" | "partial" (some model calls failed: not written) | "failed"
     error: Optional[str] = None
     unit: Optional[str] = None
     year: Optional[int] = None
@@ -39,8 +39,9 @@ class Outcome:
     fatal: bool = False  # the failure will repeat for every document (endpoint unreachable, 401)
 
 
-#: Error prefix for documents skipped after an endpoint error that would fail them all.
-NOT_ATTEMPTED = "not attempted after endpoint error: "
+#: Error prefix for documents stopped or skipped by an endpoint error that fails them all (the
+#: first document it failed carries the error itself, so it is reported once).
+NOT_ATTEMPTED = "not attempted or stopped after endpoint error: "
 
 
 def discover(paths: Iterable[str | Path], *,
@@ -140,17 +141,22 @@ async def arun_batch(
     *,
     force: bool = False,
     keep_ungrounded: bool = False,
-    docs_in_flight: int = 4,
+    docs_in_flight: Optional[int] = None,
     on_done: Callable[[Outcome], None] | None = None,
     debug: bool = False,
 ) -> list[Outcome]:
     """Extract every file into out_dir/<doc_id>.json; never raises for a single bad file.
 
     `docs_in_flight` workers take the files one after another, so a batch of any size keeps only
-    that many documents (and coroutines) alive at once."""
+    that many documents (and coroutines) alive at once. By default the backend says how many it
+    needs to keep its requests busy (`docs_in_flight` attribute), else 4."""
+    if docs_in_flight is None:
+        docs_in_flight = int(getattr(backend, "docs_in_flight", 4))
     outcomes: list[Outcome] = []
     fatal: list[str] = []  # an endpoint error that will fail every document (unreachable, 401)
     todo = iter(files)
+    # every error text passes the backend's secret filter, debug tracebacks included
+    redact: Callable[[str], str] = getattr(backend, "redact", None) or (lambda m: m)
 
     async def worker() -> None:
         for path in todo:  # shared: each worker takes the next file when it is free
@@ -158,11 +164,19 @@ async def arun_batch(
                 oc = Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}")
             else:
                 oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
+                if oc.error:
+                    oc.error = redact(oc.error)
                 if oc.status == "failed" and oc.fatal:
-                    fatal.append(oc.error or "endpoint error")
+                    if fatal:  # stopped by the error another document already reports
+                        oc.error = f"{NOT_ATTEMPTED}{fatal[0]}"
+                    else:
+                        fatal.append(oc.error or "endpoint error")
             outcomes.append(oc)
             if on_done:
                 on_done(oc)
+            # a CPU-only backend never awaits anything: yield here so that Ctrl-C (which cancels the
+            # batch task) takes effect between documents instead of after the whole batch
+            await asyncio.sleep(0)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(docs_in_flight, len(files))))))
     order = {str(f): i for i, f in enumerate(files)}
@@ -194,6 +208,8 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
         return Outcome(str(path), doc_id, "ok", seconds=report.stats.seconds, **_summary(report))
     except LoadError as e:
         return Outcome(str(path), doc_id, "failed", str(e))
+    except PartialExtraction as e:  # not written: a rerun must redo it, not skip it as done
+        return Outcome(str(path), doc_id, "partial", str(e))
     except BackendError as e:
         return Outcome(str(path), doc_id, "failed", str(e), fatal=bool(getattr(e, "fatal", False)))
     except OSError as e:

@@ -1,9 +1,10 @@
 """Cross-report digest: what goes wrong across units, in their own words, and what they plan about it.
 
 `digest()` reads result files (or Report objects) one at a time, keeps only the compact rows a
-digest needs, and returns a `Digest` — a pydantic model a notebook user can work with — writing it
-as .md/.html/.xlsx/.csv/.json when `out` is given. Every problem and measure keeps its citation
-(doc, section, quote, offsets) so each line of the digest can be checked against its source.
+digest needs, and returns a `Digest` — a pydantic model a notebook user can work with. It builds
+and returns only; `render.write_digest` writes it as .md/.html/.xlsx/.csv/.json, so this module
+never imports the renderers (they import it). Every problem and measure keeps its citation (doc,
+section, quote, offsets) so each line of the digest can be checked against its source.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from .models import CATEGORIES, Indicator, Item, Report
+from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
 from .results import Skipped, Source, iter_reports
-from .similarity import BigramWeights, bigrams, fold_near_duplicates, match_key
-from .themes import Taxonomy, Theme, keyword_themes, llm_summary, llm_themes, load_taxonomy
+from .history import UnitHistory, year_over_year
+from .links import LinkReason, link_items
+from .similarity import fold_near_duplicates, match_key
+from .themes import Taxonomy, Theme, item_themes, llm_summary, llm_themes, load_taxonomy
 
 DIGEST_VERSION = 1
 #: Card bullets are cut to this many characters (the full quote stays attached).
@@ -52,18 +55,20 @@ class Cited(BaseModel):
 
 
 class MeasureLink(Cited):
-    """A measure of the same report judged to address a problem, with why."""
+    """A measure of the same report judged to address a problem, with why (see links.py)."""
 
     measure_id: str
     score: float
-    reason: Literal["theme", "wording", "theme+wording"]
+    reason: LinkReason = Field(description="Why: same_cell, follows, same_section, names (structure), "
+                               "theme+wording, theme, wording (topic).")
 
 
 class Entry(Cited):
-    """One problem or measure with its report, theme(s) and citation."""
+    """One item with its report, theme(s) and citation: a problem or measure (linked), or a goal or
+    achievement (kept for the long export, `Digest.other_items`)."""
 
     id: str
-    category: Literal["problem", "measure"]
+    category: Category
     doc_id: str
     unit: Optional[str] = None
     year: Optional[int] = None
@@ -131,6 +136,11 @@ class ReportRow(BaseModel):
     def label(self) -> str:
         return self.unit or self.doc_id
 
+    @property
+    def no_items(self) -> bool:
+        """Nothing was extracted: flagged in the overview, since it usually means a bad input."""
+        return not any(self.counts.values())
+
 
 class Card(BaseModel):
     """One report on one page: figures, short bullets per category, indicators that missed."""
@@ -188,8 +198,10 @@ class Digest(BaseModel):
     themes: list[ThemeGroup] = Field(default_factory=list)
     problems: list[Entry] = Field(default_factory=list)
     measures: list[Entry] = Field(default_factory=list)
+    other_items: list[Entry] = Field(default_factory=list, description="Goals and achievements (the long export).")
     indicators: list[IndicatorRow] = Field(default_factory=list)
     cards: list[Card] = Field(default_factory=list)
+    history: list[UnitHistory] = Field(default_factory=list, description="Year over year, per unit with several years.")
     skipped: list[SkippedFile] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     _index: dict[str, Entry] = PrivateAttr(default_factory=dict)
@@ -197,11 +209,12 @@ class Digest(BaseModel):
     def entry(self, entry_id: str) -> Entry:
         """A problem or measure by id (KeyError if the digest does not hold it)."""
         if entry_id not in self._index:
-            self._index = {e.id: e for e in (*self.problems, *self.measures)}
+            self._index = {e.id: e for e in (*self.problems, *self.measures, *self.other_items)}
         return self._index[entry_id]
 
     def unaddressed(self) -> list[Entry]:
-        """Problems no measure of their report addresses (what auditors ask for)."""
+        """Problems no measure of their report is linked to, by structure, theme or wording
+        (what auditors ask for)."""
         return [p for p in self.problems if not p.measures]
 
     def theme_name(self, theme_id: str) -> str:
@@ -222,20 +235,16 @@ def digest(
     unit: Optional[str] = None,
     theme: Union[str, Sequence[str], None] = None,
     category: Union[str, Sequence[str], None] = None,
-    out: Union[str, Path, None] = None,
     model: Any = None,
     taxonomy: Union[Taxonomy, str, Path, None] = None,
 ) -> Digest:
-    """Build a digest from result folders/files or Report objects; write it to `out` if given.
+    """Build a digest from result folders/files or Report objects (write it with
+    `render.write_digest(d, out)`).
 
     `model`: optional LangChain chat model (anything with `.with_structured_output(schema).invoke`)
     used to assign themes and write one grounded summary per theme; keyword rules otherwise.
     Raises DigestUsageError for bad arguments and DigestError when there is nothing to digest.
     """
-    from .render import check_format, write_digest
-
-    if out is not None:
-        check_format(out)
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     filters = Filters(
         year=year, unit=unit, themes=_resolve_themes(theme, tax), categories=_resolve_categories(category)
@@ -246,6 +255,7 @@ def digest(
     d = Digest(filters=filters, taxonomy=list(tax.themes))
     per_report: list[tuple[ReportRow, list[Entry], list[Entry]]] = []
     seen: set[str] = set()
+    by_sha: dict[str, tuple[str, str]] = {}  # sha256 → (doc_id, source) of the first copy
     read = 0
     for rep in iter_reports(inputs):
         if isinstance(rep, Skipped):
@@ -256,10 +266,24 @@ def digest(
             d.warnings.append(f"doc_id '{rep.doc_id}' appears more than once; later copy skipped")
             continue
         seen.add(rep.doc_id)
+        twin = by_sha.get(rep.sha256) if rep.sha256 else None
+        if twin is not None:
+            d.warnings.append(f"'{rep.doc_id}' ({rep.source}) is the same file as '{twin[0]}' ({twin[1]}) "
+                              f"(same sha256); counted once, as '{twin[0]}'")
+            continue
+        if rep.sha256:
+            by_sha[rep.sha256] = (rep.doc_id, rep.source)
         if not _keep_report(rep, filters):
             continue
         row, probs, meas, inds, card = _condense(rep, tax, filters)
+        if row.no_items:
+            d.warnings.append(f"'{rep.doc_id}' ({rep.source}) has no items at all: check the file "
+                              "(a scan without text, a wrong document, or a failed extraction)")
         per_report.append((row, probs, meas))
+        d.other_items.extend(
+            _entry(rep, it, CATEGORY_TAG[cat], n, tax)
+            for cat in ("goal", "achievement") if cat in filters.categories
+            for n, it in enumerate(rep.items_of(cat), 1))
         d.indicators.extend(inds)
         d.cards.append(card)
     if not read:
@@ -270,7 +294,7 @@ def digest(
 
     if model is not None:
         _llm_themes(per_report, model, tax, d)
-    _link(per_report, tax)
+    _link(per_report, tax.fallback.id)
     _apply_theme_filter(per_report, d, filters)
     for row, probs, meas in per_report:
         row.unaddressed_problems = sum(1 for p in probs if not p.measures)
@@ -278,6 +302,10 @@ def digest(
         d.problems.extend(probs)
         d.measures.extend(meas)
     _fill_card_items(d, per_report)
+    if d.shows("problem") or d.shows("measure"):
+        achievements = [e for e in d.other_items if e.category == "achievement"]
+        # without achievements in the digest (--category) no measure could be evidenced: leave follow-ups out
+        d.history = year_over_year(d.problems, d.measures if d.shows("achievement") else [], achievements)
     d.themes = _theme_groups(d.problems, tax)
     if model is not None:
         d.theme_source = "llm"
@@ -286,8 +314,6 @@ def digest(
         d.problems, d.themes = [], []
     if not d.shows("measure"):
         d.measures = []
-    if out is not None:
-        write_digest(d, out)
     return d
 
 
@@ -343,10 +369,11 @@ def _condense(rep: Report, tax: Taxonomy, f: Filters):
         counts=rep.counts(), indicators=len(inds), missed_indicators=sum(i.missed for i in inds),
         backend=rep.backend,
     )
-    probs = [_entry(rep, it, "P", n, tax) for n, it in enumerate(rep.problems, 1)]
-    meas = [_entry(rep, it, "M", n, tax) for n, it in enumerate(rep.measures, 1)]
+    probs = [_entry(rep, it, CATEGORY_TAG["problem"], n, tax) for n, it in enumerate(rep.problems, 1)]
+    meas = [_entry(rep, it, CATEGORY_TAG["measure"], n, tax) for n, it in enumerate(rep.measures, 1)]
     card = Card(report=row, budget_lines=dict(meta.budget), missed=[i for i in inds if i.missed])
-    for cat, tag in (("goal", "G"), ("achievement", "A")):
+    for cat in ("goal", "achievement"):
+        tag = CATEGORY_TAG[cat]
         if cat in f.categories:
             card.add(cat, [_bullet(f"{rep.doc_id}/{tag}{n}", it) for n, it in enumerate(rep.items_of(cat)[:CARD_BULLETS], 1)])
             card.more[cat] = max(0, len(rep.items_of(cat)) - CARD_BULLETS)
@@ -354,11 +381,7 @@ def _condense(rep: Report, tax: Taxonomy, f: Filters):
 
 
 def _entry(rep: Report, it: Item, tag: str, n: int, tax: Taxonomy) -> Entry:
-    kw = keyword_themes(it.text or it.quote, tax)
-    if it.theme and tax.get(it.theme):
-        themes, source = [it.theme, *[t for t in kw if t != it.theme and t != tax.fallback.id]], "report"
-    else:
-        themes, source = kw, "keywords"
+    themes, source = item_themes(it.text or it.quote, it.theme, tax)
     return Entry(
         id=f"{rep.doc_id}/{tag}{n}", category=it.category, doc_id=rep.doc_id, unit=rep.meta.unit_name,
         year=rep.meta.year, text=it.text or it.quote, quote=it.quote, section=it.section, start=it.start,
@@ -483,55 +506,16 @@ def _llm_themes(per_report, model: Any, tax: Taxonomy, d: Digest) -> None:
             e.theme, e.theme_source = tid, "llm"
 
 
-def theme_affinity(problem: Entry, measure: Entry, fallback: str) -> float:
-    """How strongly the themes say a measure addresses a problem.
-
-    1.0 same primary theme; 0.75 the measure's primary theme is among the problem's first three
-    (long problems name several topics) or the problem's among the measure's first two — both link
-    on themes alone; 0.5 they share a secondary theme (needs similar wording too); 0 otherwise.
-    """
-    if problem.theme == fallback and measure.theme == fallback:
-        return 0.0
-    if problem.theme == measure.theme:
-        return 1.0
-    if (measure.theme != fallback and measure.theme in problem.themes[:3]) or (
-            problem.theme != fallback and problem.theme in measure.themes[:2]):
-        return 0.75
-    if (set(problem.themes[:2]) & set(measure.themes[:2])) - {fallback}:
-        return 0.5
-    return 0.0
-
-
-#: Link thresholds: wording overlap (0..1) needed with a shared secondary theme / with no theme.
-LINK_WORDING_WITH_THEME = 0.15
-LINK_WORDING_ALONE = 0.3
-
-
-def _link(per_report, tax: Taxonomy) -> None:
-    """Attach to each problem the measures of its own report that address it."""
-    weights = BigramWeights(bigrams(e.key) for _, p, m in per_report for e in (*p, *m))
-    fb = tax.fallback.id
+def _link(per_report, fallback: str) -> None:
+    """Attach to each problem the measures of its own report that address it (links.link_items)."""
     for _, probs, meas in per_report:
-        if not probs or not meas:
-            continue
-        mgrams = [bigrams(m.key) for m in meas]
-        mtotals = [weights.total(g) for g in mgrams]
-        for p in probs:
-            pg = bigrams(p.key)
-            ptotal = weights.total(pg)
-            links = []
-            for m, mg, mt in zip(meas, mgrams, mtotals):
-                affinity = theme_affinity(p, m, fb)
-                wording = weights.similarity(pg, mg, ptotal, mt)
-                if affinity >= 0.75 or (affinity and wording >= LINK_WORDING_WITH_THEME) or wording >= LINK_WORDING_ALONE:
-                    reason = "theme+wording" if affinity and wording >= LINK_WORDING_WITH_THEME else (
-                        "theme" if affinity else "wording")
-                    links.append(MeasureLink(
-                        measure_id=m.id, text=m.text, quote=m.quote, section=m.section, start=m.start,
-                        end=m.end, score=round(0.6 * affinity + 0.4 * wording, 3), reason=reason,
-                    ))
-                    m.problems.append(p.id)
-            p.measures = sorted(links, key=lambda x: -x.score)
+        for l in link_items(probs, meas, fallback):
+            p, m = probs[l.problem], meas[l.measure]
+            p.measures.append(MeasureLink(
+                measure_id=m.id, text=m.text, quote=m.quote, section=m.section, start=m.start, end=m.end,
+                score=l.score, reason=l.reason,
+            ))
+            m.problems.append(p.id)
 
 
 def _apply_theme_filter(per_report, d: Digest, f: Filters) -> None:
@@ -549,6 +533,7 @@ def _apply_theme_filter(per_report, d: Digest, f: Filters) -> None:
     per_report[:] = kept
     d.cards = [c for c in d.cards if c.report.doc_id in keep_ids]
     d.indicators = [i for i in d.indicators if i.doc_id in keep_ids]
+    d.other_items = [e for e in d.other_items if e.doc_id in keep_ids]
     if not kept:
         raise DigestError(f"no report matches the filters ({_describe(f)})")
 

@@ -12,10 +12,17 @@ Every number depends on these conventions, so they live here in one place:
 - A predicted item whose quote cannot be placed in the text (offsets invalid and the quote not found,
   even ignoring whitespace and punctuation width) adds its content characters to the predicted
   total, all wrong, and counts as one incorrect predicted item.
-- Meta: unit_name, year and self_score are compared over the fields the gold states; a trailing 分
-  is ignored and values that read as numbers are compared as numbers.
+- Meta: unit_name, year, self_score and execution_rate are compared over the fields the gold
+  states; a trailing 分 or % is ignored and values that read as numbers are compared as numbers.
 - Indicator rows are compared on (name, target, actual) as multisets, each cell with all whitespace
   removed (a cell of a Chinese table wraps at arbitrary points; a space there carries no meaning).
+- Links (problem → measure) are scored on the predicted items: a predicted item stands for every
+  gold item of its category with which it shares at least half of either side's content
+  characters; a predicted link is right when one of the gold pairs it stands for is a gold link,
+  and a gold link is found when some predicted link stands for it. Only gold that states `links`
+  is scored (an empty list states that nothing is addressed).
+- Themes are scored on the gold problems' own quotes (the theme rules, not the extraction): the
+  share whose primary theme equals the labelled one, and the share that fell to the fallback.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from pydantic import BaseModel, Field, computed_field
 from .models import CATEGORIES, Indicator, Meta, Report
 from .textview import is_content_char, make_view, normalize
 
-META_FIELDS: tuple[str, ...] = ("unit_name", "year", "self_score")
+#: Compared when the gold states them (a gold file without execution_rate scores as before).
+META_FIELDS: tuple[str, ...] = ("unit_name", "year", "self_score", "execution_rate")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,11 +140,35 @@ class _Macro(BaseModel):
         return _macro(c.items.f1 for c in self.categories.values())  # type: ignore[attr-defined]
 
 
+class ThemeCounts(BaseModel):
+    """Gold problems with a labelled theme, how many got that theme, how many fell to the fallback."""
+
+    total: int = 0
+    correct: int = 0
+    other: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accuracy(self) -> Optional[float]:
+        return self.correct / self.total if self.total else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def other_share(self) -> Optional[float]:
+        return self.other / self.total if self.total else None
+
+    def __add__(self, other: "ThemeCounts") -> "ThemeCounts":
+        return ThemeCounts(total=self.total + other.total, correct=self.correct + other.correct,
+                           other=self.other + other.other)
+
+
 class DocScore(_Macro):
     doc_id: str
     categories: dict[str, CategoryScore] = Field(default_factory=dict)
     meta: MetaScore = Field(default_factory=MetaScore)
     indicators: Counts = Field(default_factory=Counts)
+    links: Optional[Counts] = Field(None, description="Problem→measure links; None when the gold states none.")
+    themes: Optional[ThemeCounts] = Field(None, description="Problem themes; None when the gold labels none.")
     unlocated: int = Field(0, description="Predicted items whose quote could not be placed in the text.")
     missing_prediction: bool = False
     warnings: list[str] = Field(default_factory=list)
@@ -203,6 +235,24 @@ class EvalResult(_Macro):
         total = Counts()
         for d in self.docs:
             total = total + d.indicators
+        return total
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def links(self) -> Counts:
+        total = Counts()
+        for d in self.docs:
+            if d.links is not None:
+                total = total + d.links
+        return total
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def themes(self) -> ThemeCounts:
+        total = ThemeCounts()
+        for d in self.docs:
+            if d.themes is not None:
+                total = total + d.themes
         return total
 
 
@@ -305,13 +355,13 @@ def prediction_spans(report: Report, text: str) -> list[Span]:
 
 
 def _meta_value(v: Any) -> Any:
-    """Comparable form: numbers as float, strings trimmed with a trailing 分 dropped."""
+    """Comparable form: numbers as float, strings trimmed with a trailing 分 or % dropped."""
     if v is None or isinstance(v, bool):
         return v
     if isinstance(v, (int, float)):
         return float(v)
     s = str(v).strip()
-    if s.endswith("分"):
+    if s.endswith(("分", "%", "％")):
         s = s[:-1].strip()
     try:
         return float(s)
@@ -320,7 +370,7 @@ def _meta_value(v: Any) -> Any:
 
 
 def score_meta(gold: Mapping[str, Any], pred: Meta | Mapping[str, Any] | None) -> MetaScore:
-    """Exact comparison of unit_name, year and self_score, over the fields the gold states."""
+    """Exact comparison of META_FIELDS, over the fields the gold states."""
     if isinstance(pred, Meta):
         pred = pred.model_dump()
     pred = pred or {}
@@ -351,6 +401,58 @@ def score_indicators(
     p = Counter(k for k in map(indicator_key, pred) if any(k))
     matched = sum((g & p).values())
     return Counts(gold=sum(g.values()), pred=sum(p.values()), gold_found=matched, pred_correct=matched)
+
+
+# ---------------------------------------------------------------------------------------------
+# links and themes
+
+
+def gold_items_of(text: str, gold: Sequence[Span], pred: Sequence[Span]) -> list[set[int]]:
+    """For each predicted span, the indices of the gold spans of its category it stands for: those
+    sharing at least half of the gold's or of the prediction's content characters."""
+    mask = content_mask(text)
+    g_sets = [_positions(mask, g.start, g.end) if g.located else frozenset() for g in gold]  # type: ignore[arg-type]
+    out: list[set[int]] = []
+    for p in pred:
+        mine: set[int] = set()
+        if p.located:
+            ps = _positions(mask, p.start, p.end)  # type: ignore[arg-type]
+            for k, (g, gs) in enumerate(zip(gold, g_sets)):
+                shared = len(ps & gs)
+                if g.category == p.category and shared and (2 * shared >= len(gs) or 2 * shared >= len(ps)):
+                    mine.add(k)
+        out.append(mine)
+    return out
+
+
+def score_links(
+    text: str,
+    gold: Sequence[Span],
+    gold_links: set[tuple[int, int]],
+    pred_problems: Sequence[Span],
+    pred_measures: Sequence[Span],
+    pred_links: Iterable[tuple[int, int]],
+) -> Counts:
+    """Link counts: `gold_links` index `gold`; `pred_links` index (pred_problems, pred_measures)."""
+    gp = gold_items_of(text, gold, pred_problems)
+    gm = gold_items_of(text, gold, pred_measures)
+    found: set[tuple[int, int]] = set()
+    pred = correct = 0
+    for i, j in pred_links:
+        pred += 1
+        hits = {(a, b) for a in gp[i] for b in gm[j]} & gold_links
+        correct += bool(hits)
+        found |= hits
+    return Counts(gold=len(gold_links), pred=pred, gold_found=len(found), pred_correct=correct)
+
+
+def score_themes(gold: Mapping[int, str], pred: Mapping[int, str], fallback: str) -> ThemeCounts:
+    """Labelled theme vs the theme rules' primary theme, per gold problem index."""
+    return ThemeCounts(
+        total=len(gold),
+        correct=sum(1 for i, t in gold.items() if pred.get(i) == t),
+        other=sum(1 for i in gold if pred.get(i) == fallback),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,11 +491,26 @@ def score_document(
     )
 
 
+#: Suite thresholds beyond span F1: floors, except `max_theme_other`, a ceiling.
+LINK_THEME_THRESHOLDS = ("link_precision", "link_recall", "theme_accuracy", "max_theme_other")
+
+
 def check_thresholds(
-    result: EvalResult, min_f1: Optional[float] = None, min_category: Mapping[str, float] | None = None
+    result: EvalResult, min_f1: Optional[float] = None, min_category: Mapping[str, float] | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> list[str]:
-    """Plain-language failures of the headline and per-category span F1 floors (empty = all met)."""
+    """Plain-language failures of the headline and per-category span F1 floors and of the link and
+    theme limits (LINK_THEME_THRESHOLDS) (empty = all met)."""
     fails = []
+    got_by_name = {"link_precision": result.links.precision, "link_recall": result.links.recall,
+                   "theme_accuracy": result.themes.accuracy, "max_theme_other": result.themes.other_share}
+    for name, limit in (limits or {}).items():
+        got = got_by_name[name]
+        if name == "max_theme_other":
+            if got is None or got > limit:
+                fails.append(f"theme share in the fallback {_fmt(got)} is above {limit:.3f}")
+        elif got is None or got < limit:
+            fails.append(f"{name.replace('_', ' ')} {_fmt(got)} is below {limit:.3f}")
     if min_f1 is not None:
         got = result.macro_span_f1
         if got is None or got < min_f1:
@@ -437,6 +554,9 @@ def compare(a: EvalResult, b: EvalResult) -> list[DeltaRow]:
         rows.append(DeltaRow(metric=f"{cat} item F1", a=ca[cat].items.f1, b=cb[cat].items.f1))
     rows.append(DeltaRow(metric="meta accuracy", a=a.meta.accuracy, b=b.meta.accuracy))
     rows.append(DeltaRow(metric="indicator F1", a=a.indicators.f1, b=b.indicators.f1))
+    rows.append(DeltaRow(metric="link precision", a=a.links.precision, b=b.links.precision))
+    rows.append(DeltaRow(metric="link recall", a=a.links.recall, b=b.links.recall))
+    rows.append(DeltaRow(metric="theme accuracy", a=a.themes.accuracy, b=b.themes.accuracy))
     da = {d.doc_id: d for d in a.docs}
     for d in b.docs:
         if d.doc_id in da:

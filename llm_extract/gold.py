@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterable
 
 from pydantic import ValidationError
 
@@ -112,4 +113,37 @@ def report_index(reports_dir: Path) -> dict[str, Path]:
     for p in sorted(Path(reports_dir).rglob("*")):
         if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."):
             out.setdefault(p.stem, p)
+    return out
+
+
+def _item_ref(doc: GoldDoc, ref: int | str, category: str) -> int:
+    """0-based index of the gold item a link side names (1-based number, or its quote's start)."""
+    if isinstance(ref, int):
+        if not 1 <= ref <= len(doc.items):
+            raise GoldError(f"{doc.doc_id}: link names item {ref}, but the gold has {len(doc.items)} items")
+        i = ref - 1
+    else:
+        hits = [i for i, it in enumerate(doc.items) if it.category == category and it.quote.startswith(ref)]
+        if len(hits) != 1:
+            raise GoldError(f"{doc.doc_id}: link quote '{_preview(ref)}' starts {len(hits)} {category} items, not one")
+        i = hits[0]
+    if doc.items[i].category != category:
+        raise GoldError(f"{doc.doc_id}: link side item {i + 1} is a {doc.items[i].category}, not a {category}")
+    return i
+
+
+def gold_links(doc: GoldDoc) -> set[tuple[int, int]]:
+    """The gold's (problem, measure) links as 0-based item indices; GoldError names a bad reference."""
+    return {(_item_ref(doc, p, "problem"), _item_ref(doc, m, "measure")) for p, m in doc.links}
+
+
+def gold_themes(doc: GoldDoc, theme_ids: Iterable[str]) -> dict[int, str]:
+    """0-based problem index → labelled theme id; GoldError names an unknown item or theme."""
+    known = set(theme_ids)
+    out: dict[int, str] = {}
+    for num, tid in doc.themes.items():
+        i = _item_ref(doc, int(num) if num.isdigit() else num, "problem")
+        if tid not in known:
+            raise GoldError(f"{doc.doc_id}: item {num} has theme '{tid}', which the taxonomy does not define")
+        out[i] = tid
     return out

@@ -22,7 +22,7 @@ MARKERS: list[tuple[str, re.Pattern[str], int]] = [
     # decimal outline numbering: "4.2.1 …", "4.2 存在的问题" (before "num", which refuses "4.2")
     ("dec3", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}(?![\d.])\s*"), 3),
     ("dec2", re.compile(rf"^\d{{1,2}}\.\d{{1,2}}(?![\d.%])\s*(?=[^\d\s%])(?![{_UNITS}])"), 2),
-    ("num", re.compile(r"^\d{1,2}\s*(?:[、．]|\.(?!\d))\s*"), 3),
+    ("num", re.compile(r"^\d{1,2}\s*(?:[、．]|\.(?!\d)|\.(?=20\d\d\s*年))\s*"), 3),  # "2.2024年度…" too
     ("rpar", re.compile(r"^\d{1,2}\s*[）)]\s*"), 4),
     # "3 绩效评价结论": a bare number, a space, then a CJK title
     ("dec1", re.compile(rf"^\d{{1,2}}[ \t\u3000]+(?=[\u4e00-\u9fff])(?![{_UNITS}])"), 1),

@@ -22,6 +22,10 @@ CATEGORY_FIELD: dict[str, str] = {
     "measure": "measures",
 }
 
+#: Letter of each category in item ids ("P3" = a report's third problem): the digest cites items by
+#: these ids and the viewer anchors each item at "item-<id>", so a citation can link to its place.
+CATEGORY_TAG: dict[str, str] = {"goal": "G", "achievement": "A", "problem": "P", "measure": "M"}
+
 #: How a quote was placed in the source: verbatim, after folding whitespace/punctuation width,
 #: by fuzzy alignment, or not at all (only kept with --keep-ungrounded).
 Alignment = Literal["exact", "normalized", "fuzzy", "none"]
@@ -72,7 +76,12 @@ class Meta(BaseModel):
     report_date: Optional[str] = None
     self_score: Optional[float] = None
     grade: Optional[str] = None
-    budget: dict[str, Union[float, str]] = Field(default_factory=dict)
+    execution_rate: Optional[float] = Field(
+        None, description="The department's total budget execution rate in % (never a sub-rate such as 基本支出's)."
+    )
+    budget: dict[str, Union[float, str]] = Field(
+        default_factory=dict, description="Budget figures by the report's own labels; amounts in 万元, 单位 says so."
+    )
 
 
 class Stats(BaseModel):
@@ -157,3 +166,8 @@ class GoldDoc(BaseModel):
     meta: dict = Field(default_factory=dict)
     items: list[GoldItem] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)
+    links: list[tuple[Union[int, str], Union[int, str]]] = Field(
+        default_factory=list, description="(problem, measure) pairs where the measure addresses the problem; each "
+        "side a 1-based item number or the start of that item's quote.")
+    themes: dict[str, str] = Field(
+        default_factory=dict, description="1-based item number of each problem → its theme id (themes.toml).")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional
-from urllib.parse import parse_qsl, unquote, urlparse, urlunparse
+from urllib.parse import urlparse
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .prompts import DEFAULT_VERSION
+from .redact import public_url
 
 try:  # Python 3.11+
     import tomllib
@@ -46,6 +47,8 @@ class PriceOverride(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input: float = Field(ge=0, description="USD per 1M prompt tokens")
     output: float = Field(ge=0, description="USD per 1M completion tokens")
+    cached_input: Optional[float] = Field(None, ge=0, description="USD per 1M prompt tokens served from the provider's prefix cache")
+    batch: Optional[float] = Field(None, gt=0, le=1, description="Factor the provider's Batch API bills (0.5 = half price)")
 
 
 class LLMSettings(BaseModel):
@@ -158,19 +161,8 @@ class LLMSettings(BaseModel):
         return int(self.max_response_mb * 1_000_000)
 
     def endpoint_label(self) -> str:
-        """The endpoint for messages: base URL or the OpenAI default (never the key, nor
-        credentials written into the URL)."""
+        """The endpoint for messages: base URL (credentials masked) or the OpenAI default."""
         return public_url(self.base_url) if self.base_url else "https://api.openai.com/v1"
-
-    def url_secrets(self) -> list[str]:
-        """Credentials written into the base URL (user, password, query values such as
-        ?api-key=...), for masking wherever a message might quote the URL."""
-        if not self.base_url:
-            return []
-        u = urlparse(self.base_url)
-        found = [unquote(x) for x in (u.password, u.username) if x]
-        found += [v for _, v in parse_qsl(u.query, keep_blank_values=False)]
-        return sorted({x for x in found if len(x) >= 3}, key=len, reverse=True)
 
     def public_dict(self) -> dict[str, Any]:
         """Settings safe to print or record: the key is reduced to whether one is set."""
@@ -178,16 +170,6 @@ class LLMSettings(BaseModel):
         d["api_key"] = "set" if self.api_key is not None else None
         d["base_url"] = public_url(self.base_url) if self.base_url else None
         return d
-
-
-def public_url(url: str) -> str:
-    """`url` with any user:password@ and query values masked."""
-    u = urlparse(url)
-    netloc = u.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = "&".join(f"{k}=***" for k, _ in parse_qsl(u.query, keep_blank_values=True))
-    return urlunparse(u._replace(netloc=netloc, query=query))
 
 
 def default_config_path() -> Path:

@@ -13,23 +13,24 @@ from typing import Optional
 from .document import Document
 from .headings import MD_HEADING, TERMINAL, Marker, match_marker, split_title
 from .tables import Table, find_tables
+from .textview import ARTEFACT, has_artefacts, strip_artefacts
 
 KINDS = ("boilerplate", "budget", "goals", "achievements", "problems", "measures", "mixed", "score", "other")
 
 #: Heading cue words per section kind (checked on the heading text only, never on body text).
 #: Order matters for the non-content kinds: the first that matches wins.
 _CUES: dict[str, tuple[str, ...]] = {
-    "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素"),
-    "measures": ("措施", "改进", "整改", "建议", "下一步", "工作计划", "工作思路", "工作打算", "努力方向",
-                 "拟应用", "意见"),
+    "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素", "原因分析"),
+    "measures": ("措施", "改进", "整改", "建议", "下一步", "下步", "工作计划", "工作思路", "打算", "努力方向",
+                 "拟应用", "意见", "对策"),
     "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值"),
     "achievements": ("主要绩效", "成效", "成绩", "成果", "完成情况", "绩效情况", "履职", "效益", "效果", "产出",
                      "主要工作", "重点工作", "工作开展", "亮点", "工作情况", "实施情况", "取得", "绩效分析",
-                     "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析"),
+                     "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析", "经验", "做法"),
     "score": ("自评结论", "自评结果", "自评得分", "评价结论", "评价结果", "总体评价", "自评等级", "综合评价"),
     "budget": ("预算", "收支", "支出情况", "收入情况", "决算", "资金情况", "经费", "三公", "财务", "资金使用",
                "资金管理", "基础数据"),
-    "boilerplate": ("基本情况", "基本概况", "单位概况", "部门概况", "职能", "职责", "机构设置", "机构情况",
+    "boilerplate": ("基本情况", "概况", "立项依据", "立项背景", "项目背景", "职能", "职责", "机构设置", "机构情况",
                     "内设机构", "人员情况", "人员编制", "人员构成", "编制情况", "开展情况", "组织实施", "报送",
                     "公开", "其他需要说明", "其他说明", "评价依据", "评价方法", "评价对象", "评价范围"),
 }
@@ -63,6 +64,8 @@ def classify_heading(title: str) -> Optional[str]:
     if _RESULT_OF_GOALS.search(t):  # "绩效目标完成情况" reports results, not goals
         t = _RESULT_OF_GOALS.sub("完成情况", t)
         found = [k for k, rx in _CUE_RX.items() if rx.search(t)]
+    elif "goals" in found and "achievements" in found and not _CUE_RX["achievements"].search(_CUE_RX["goals"].sub("", t)):
+        found.remove("achievements")  # "部门整体绩效目标": 整体绩效 is part of the goal phrase
     content = [k for k in found if k in _CONTENT_KINDS]
     if "problems" in content and "measures" in content:
         if _FIXING_PROBLEMS.search(t):
@@ -85,7 +88,7 @@ def classify_heading(title: str) -> Optional[str]:
 
 #: Headings that state a shortfall are problem points, whatever else they mention.
 _SHORTFALL_TITLE = re.compile(
-    r"未完成|未达到|未达标|不够|不足|滞后|偏低|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
+    r"未完成|未达到|未达标|不够|不足|滞后|偏低|偏慢|缓慢|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
 )
 #: "绩效目标完成情况", "目标实现情况": results against the goals.
 _RESULT_OF_GOALS = re.compile(r"(绩效)?目标(的)?(完成|实现|达成)")
@@ -122,6 +125,9 @@ class Block:
     title: str = ""
     title_kind: Optional[str] = None
     table: Optional[Table] = None
+    #: Page furniture lines ("— 3 —", a running header) inside the paragraph: kept in its span so
+    #: offsets stay whole, but never inside an item's quote.
+    holes: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -222,18 +228,22 @@ def analyze(doc: Document | str) -> Structure:
     stack: list[int] = [0]  # open section indices
 
     # iterate lines outside tables
-    furniture = page_furniture(text)
+    furniture, wrap = page_furniture(text)
+    artefacts = has_artefacts(text)
+    holes: list[tuple[int, int]] = []  # furniture lines since the open paragraph's last line
     table_iter = iter(tables)
     next_table = next(table_iter, None)
     pos = 0
     para: Optional[Block] = None
     last_line_ends_open = False
+    last_line_full = False  # ended a sentence exactly at the hard-wrap width: may go on
 
     def close_para() -> None:
         nonlocal para
         if para is not None:
             st.blocks.append(para)
             para = None
+        holes.clear()
 
     n = len(text)
     while pos <= n:
@@ -251,9 +261,13 @@ def analyze(doc: Document | str) -> Structure:
             nl = next_table.start - 1 if next_table.start > pos else nl
         line = text[pos:nl]
         stripped = line.strip()
+        if artefacts:
+            stripped = strip_artefacts(stripped)  # read the line as if "[bookmark: _GoBack]" were not there
         if not stripped or stripped in furniture:
             # blank, or a running page header/footer of a PDF export: transparent, so a paragraph
-            # broken by a page break stays one paragraph (its quote keeps the header verbatim)
+            # broken by a page break stays one paragraph (the furniture becomes one of its holes)
+            if stripped and para is not None:
+                holes.append((pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())))
             pos = nl + 1
             continue
         lead = len(line) - len(line.lstrip())
@@ -281,21 +295,34 @@ def analyze(doc: Document | str) -> Structure:
             style, title, mk = cand
             sec = _open_section(st, stack, style, title, ls, le)
             st.blocks.append(Block("heading", ls, le, sec.index, marker=mk, title=title))
-            last_line_ends_open = False
+            last_line_ends_open = last_line_full = False
         else:
             mk = line_mk if unbolded is stripped else match_marker(stripped)
-            joinable = para is not None and last_line_ends_open and mk is None
+            joinable = para is not None and mk is None and (last_line_ends_open or (last_line_full and lead == 0))
             if joinable:
                 para.end = le
+                para.holes.extend(holes)
+                holes.clear()
             else:
                 close_para()
                 para = Block("para", ls, le, stack[-1], marker=mk)
                 _inline_title(para, stripped, mk)
             last_line_ends_open = not stripped.endswith(tuple(TERMINAL))
+            last_line_full = wrap > 0 and len(stripped) >= wrap
         pos = nl + 1
     close_para()
+    if artefacts:
+        _artefact_holes(st)
     _finish(st)
     return st
+
+
+def _artefact_holes(st: Structure) -> None:
+    """Word-export artefacts inside paragraphs become holes, like page furniture: no item holds one."""
+    for b in st.blocks:
+        if b.kind == "para":
+            b.holes.extend(m.span() for m in ARTEFACT.finditer(st.text, b.start, b.end))
+            b.holes.sort()
 
 
 _PAGE_NUMBER = re.compile(
@@ -304,16 +331,24 @@ _PAGE_NUMBER = re.compile(
 )
 
 
-def page_furniture(text: str) -> set[str]:
+def page_furniture(text: str) -> tuple[set[str], int]:
     """Lines that are page furniture in a PDF export: page numbers ("— 3 —", "第 3 页 共 8 页")
-    and short lines repeated on at least three pages (running headers such as the report title)."""
+    and short lines repeated on at least three pages (running headers such as the report title);
+    and the hard-wrap width of PDF text (0 when lines are not hard-wrapped), see _wrap_width."""
     counts: dict[str, int] = {}
     out: set[str] = set()
+    open_lengths: list[int] = []
+    n_lines = 0
     for raw in text.split("\n"):
         if raw[:1] == "\t":  # table cells repeat by nature
             continue
         line = raw.strip()
-        if not line or len(line) > 40:
+        if not line:
+            continue
+        n_lines += 1
+        if line[-1] not in TERMINAL and len(line) >= 12:
+            open_lengths.append(len(line))
+        if len(line) > 40:
             continue
         if _PAGE_NUMBER.match(line):
             out.add(line)
@@ -323,7 +358,18 @@ def page_furniture(text: str) -> set[str]:
         line for line, n in counts.items()
         if n >= 3 and len(line) >= 6 and not match_marker(line) and not re.search(r"[。；;：:]$", line) and "\t" not in line
     )
-    return out
+    return out, _wrap_width(open_lengths, n_lines)
+
+
+def _wrap_width(open_lengths: list[int], n_lines: int) -> int:
+    """The length from which a line of hard-wrapped PDF text is "full": most lines stop
+    mid-sentence at about the same length, so a line of that length ending in 。 may be a
+    sentence that happened to end at the margin, its paragraph going on below. 0: not wrapped."""
+    if len(open_lengths) < 8 or len(open_lengths) < 0.4 * n_lines:
+        return 0
+    lengths = sorted(open_lengths)
+    lo, hi = lengths[len(lengths) // 5], lengths[(len(lengths) * 4) // 5]
+    return lo if hi - lo <= max(3, hi // 8) else 0
 
 
 def _unbold(line: str) -> str:
@@ -444,6 +490,9 @@ def _finish(st: Structure) -> None:
         if s.own_kind == "budget" and p.kind in ("achievements", "score"):
             # "预算执行情况" inside a performance analysis reports results, not the budget tables
             s.kind = "achievements"
+        elif s.own_kind in ("budget", "boilerplate") and p.kind in ("problems", "measures", "mixed"):
+            # "（一）预算执行方面" under 存在的问题: a problem point named by its topic
+            s.kind = p.kind
         s.path = (*p.path, s.title)
 
 

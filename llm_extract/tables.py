@@ -12,6 +12,8 @@ from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .textview import ARTEFACT
+
 
 class Cell(NamedTuple):
     """One cell: offsets of its trimmed text in Document.text (start == end for an empty cell).
@@ -126,12 +128,28 @@ def _row(text: str, spans: list[list[int]]) -> Row:
     for s, e in spans:
         raw = text[s:e]
         body = raw.strip()
+        if "[" in body or "{#" in body:
+            # a Word-export artefact at the cell's edge ("[bookmark: _GoBack]达标") is not cell text
+            body = _edge_artefacts(body)
         if not body:
             cells.append(Cell(s, s, ""))
             continue
         cs = s + raw.find(body)
         cells.append(Cell(cs, cs + len(body), body))
     return Row(cells)
+
+
+def _edge_artefacts(body: str) -> str:
+    while True:
+        m = ARTEFACT.match(body)
+        if m:
+            body = body[m.end():].strip()
+            continue
+        m = ARTEFACT.search(body)
+        if m and m.end() == len(body):
+            body = body[:m.start()].strip()
+            continue
+        return body
 
 
 def cell_key(s: str) -> str:

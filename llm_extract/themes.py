@@ -125,18 +125,31 @@ def _read_taxonomy(p: Path) -> Taxonomy:
 # --------------------------------------------------------------------------- keyword rules
 
 
+#: Extra weight of keywords in an item's title phrase ("（三）基层卫生人才短缺问题依然突出。…"):
+#: the words before the first 。 or ： say what the item is about, the rest gives figures and causes.
+TITLE_WEIGHT = 1
+_TITLE_END = re.compile(r"[。：:]")
+_SPACE = re.compile(r"\s+")
+
+
 def keyword_scores(text: str, taxonomy: Taxonomy) -> dict[str, int]:
     """Per theme: sum over its keyword occurrences of the keyword's length; only themes that score.
 
-    Where keywords overlap in the text ("空编" in "空编率") the longest one counts."""
+    Where keywords overlap in the text ("空编" in "空编率") the longest one counts. Whitespace is
+    ignored (a PDF line break can fall inside a word), and keywords in the item's title phrase
+    count TITLE_WEIGHT times more."""
     rx, owners = taxonomy.matcher
     scores: dict[str, int] = {}
     if rx is None:
         return scores
-    for m in rx.finditer(text.upper()):
+    compact = _SPACE.sub("", text).upper()
+    end = _TITLE_END.search(compact)
+    title_end = end.start() if end and end.end() < len(compact) else 0
+    for m in rx.finditer(compact):
         k = m.group()
+        weight = len(k) * (1 + TITLE_WEIGHT if m.end() <= title_end else 1)
         for tid in owners[k]:
-            scores[tid] = scores.get(tid, 0) + len(k)
+            scores[tid] = scores.get(tid, 0) + weight
     return scores
 
 
@@ -147,6 +160,16 @@ def keyword_themes(text: str, taxonomy: Taxonomy) -> list[str]:
         return [taxonomy.fallback.id]
     order = {tid: i for i, tid in enumerate(taxonomy.ids)}
     return sorted(scores, key=lambda tid: (-scores[tid], order[tid]))
+
+
+def item_themes(text: str, stated: Optional[str], taxonomy: Taxonomy) -> tuple[list[str], str]:
+    """An item's themes, primary first, and where the primary came from: the theme the result file
+    states (`stated`, when the taxonomy knows it: "report") ahead of the keyword themes, else the
+    keyword themes alone ("keywords")."""
+    kw = keyword_themes(text, taxonomy)
+    if stated and taxonomy.get(stated):
+        return [stated, *[t for t in kw if t != stated and t != taxonomy.fallback.id]], "report"
+    return kw, "keywords"
 
 
 # --------------------------------------------------------------------------- LLM option
@@ -202,6 +225,15 @@ def _numbered(texts: Sequence[str], limit: int = 400) -> str:
     return "\n".join(f"[{i}] {' '.join(t.split())[:limit]}" for i, t in enumerate(texts, 1))
 
 
+class LLMCallError(Exception):
+    """A failed model call whose message is already fit to show (the CLI's model raises it with
+    secrets masked)."""
+
+
+def _why(e: Exception) -> str:
+    return str(e) if isinstance(e, LLMCallError) else f"{type(e).__name__}: {e}"
+
+
 def _ask(model: Any, schema: type[BaseModel], prompt: str) -> BaseModel:
     """One structured call; accepts a schema instance or a dict back (LangChain returns either)."""
     answer = model.with_structured_output(schema).invoke([("human", prompt)])
@@ -230,7 +262,7 @@ def llm_themes(
         try:
             answer = _ask(model, ThemeChoices, prompt)
         except Exception as e:  # any provider/validation failure: keep keyword themes for this batch
-            warnings.append(f"LLM theme assignment failed for items {lo + 1}-{lo + len(batch)} ({type(e).__name__}: {e}); keyword themes kept")
+            warnings.append(f"LLM theme assignment failed for items {lo + 1}-{lo + len(batch)} ({_why(e)}); keyword themes kept")
             continue
         bad = 0
         for choice in answer.assignments:
@@ -254,7 +286,7 @@ def llm_summary(theme: Theme, problems: Sequence[str], model: Any) -> tuple[Opti
     try:
         answer = _ask(model, ThemeSummaryAnswer, prompt)
     except Exception as e:
-        return None, [], f"LLM summary for theme '{theme.id}' failed ({type(e).__name__}: {e})"
+        return None, [], f"LLM summary for theme '{theme.id}' failed ({_why(e)})"
     cited = sorted({i - 1 for i in answer.cited if 1 <= i <= len(problems)})
     text = " ".join(answer.summary.split())
     if not cited or not text:

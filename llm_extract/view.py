@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from .atomic import write_text
 from .document import sha256_text
 from .loaders import LoadError, load
-from .models import CATEGORIES, Item, Report
+from .models import CATEGORIES, CATEGORY_TAG, Item, Report
 from .render.common import CATEGORY_NAMES, num, where
 from .render.html import CATEGORY_BORDERS, CATEGORY_COLORS, environment, inline_script
 from .results import ResultError, read_report
@@ -31,6 +31,7 @@ class ViewError(Exception):
 class Placed:
     n: int
     item: Item
+    ref: str = ""  # the item's id within its report ("P3"), as the digest cites it
 
 
 @dataclass
@@ -138,12 +139,13 @@ def _read(rep: Report, path: Path) -> tuple[str, str]:
 def lay_out(rep: Report, text: str) -> Layout:
     """Check every item against the text and cut the text into highlighted segments."""
     layout = Layout()
+    refs = {id(it): f"{CATEGORY_TAG[c]}{n}" for c in CATEGORIES for n, it in enumerate(rep.items_of(c), 1)}
     for it in rep.items():
         reason = _placement_problem(it, text)
         if reason:
             layout.unplaced.append(Unplaced(it, reason))
         else:
-            layout.placed.append(Placed(len(layout.placed), it))
+            layout.placed.append(Placed(len(layout.placed), it, refs.get(id(it), "")))
     for it in rep.ungrounded:
         layout.unplaced.append(Unplaced(it, "could not be grounded at extraction" + (
             f" (alignment: {it.alignment})" if it.alignment != "none" else "")))
@@ -178,6 +180,8 @@ def _segments(text: str, placed: list[Placed]) -> Markup:
         for p in starts.get(a, []):
             active.append(p)
             out.append(f'<span class="anchor" id="it-{p.n}" data-item="{p.n}"></span>')
+            if p.ref:  # the digest links here: <view>.html#item-P3
+                out.append(f'<span class="ref" id="item-{p.ref}" data-item="{p.n}"></span>')
         chunk = escape(text[a:b])
         if not active:
             out.append(str(chunk))

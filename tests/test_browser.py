@@ -16,6 +16,7 @@ import pytest
 from _digest_samples import (TEXT_A, TEXT_X, XSS, item, report, report_a, report_b, report_c, report_x,
                              write_with_source)
 from llm_extract.digest import digest
+from llm_extract.render import write_digest
 from llm_extract.view import render_view
 
 CHROMIUM = Path(os.environ.get("LLM_EXTRACT_CHROMIUM", "/usr/bin/chromium"))
@@ -148,7 +149,8 @@ def test_viewer_shows_injected_markup_as_text(page, tmp_path):
 
 def test_digest_page_loads_with_counts_chart_and_sortable_tables(page, tmp_path):
     out = tmp_path / "digest.html"
-    d = digest([report_a(), report_b(), report_c()], out=out)
+    d = digest([report_a(), report_b(), report_c()])
+    write_digest(d, out)
     pg = page.open(out)
     assert pg.locator("#t-reports tbody tr").count() == len(d.reports) == 3
     assert pg.locator("#t-links tbody tr").count() == len(d.problems)
@@ -171,7 +173,7 @@ def test_digest_page_loads_with_counts_chart_and_sortable_tables(page, tmp_path)
 
 def test_digest_page_shows_injected_markup_as_text(page, tmp_path):
     out = tmp_path / "digest_xss.html"
-    digest([report_a(), report_x()], out=out)
+    write_digest(digest([report_a(), report_x()]), out)
     pg = page.open(out)
     pg.wait_for_timeout(200)
     assert page.dialogs == []
@@ -180,4 +182,34 @@ def test_digest_page_shows_injected_markup_as_text(page, tmp_path):
     assert XSS in pg.inner_text("#t-reports")
     assert XSS in pg.inner_text("#themes")
     pg.screenshot(path=str(tmp_path / "digest_xss.png"))
+    assert page.errors == []
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+def test_digest_citation_opens_the_report_view_at_its_item(page, tmp_path):
+    from llm_extract.render.views import write_views
+
+    rep, text = long_report()
+    folder = tmp_path / "out"
+    write_with_source(folder, rep, text)
+    out = tmp_path / "digest.html"
+    d = digest([folder])
+    hrefs, _ = write_views(d, [folder], out)
+    write_digest(d, out, views=hrefs)
+    far = d.problems[-1]  # the problem far down the page: opening it has to scroll
+    pg = page.open(out)
+    link = pg.locator(f"#t-unaddressed a.src[href$='#item-{far.id.split('/')[1]}'], "
+                      f"#t-links a.src[href$='#item-{far.id.split('/')[1]}']").first
+    link.click()
+    pg.wait_for_load_state("load")
+    assert pg.url.endswith(f"long_2024.html#item-{far.id.split('/')[1]}")
+    n = pg.get_attribute(f"#item-{far.id.split('/')[1]}", "data-item")
+    first_mark = f"Array.from(document.querySelectorAll('#doc mark.hl')).find(m => m.dataset.ids.split(' ').includes('{n}'))"
+    pg.wait_for_function(f"() => {{ const r = {first_mark}.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }}")
+    got = pg.evaluate(f"""() => Array.from(document.querySelectorAll('#doc mark.hl'))
+        .filter(m => m.dataset.ids.split(' ').includes('{n}')).map(m => m.textContent).join('')""")
+    assert got == far.quote
+    pg.screenshot(path=str(tmp_path / "drilldown.png"))
     assert page.errors == []

@@ -16,6 +16,7 @@ from _digest_samples import (TEXT_A, item, report, report_a, report_b, report_c,
                              write_results)
 from llm_extract.cli import app
 from llm_extract.digest import Digest, DigestError, DigestUsageError, digest, missed_target
+from llm_extract.render import write_digest
 from llm_extract.models import Indicator
 from llm_extract.themes import TaxonomyError, ThemeChoices, ThemeSummaryAnswer, keyword_themes, load_taxonomy
 
@@ -76,9 +77,9 @@ def test_measures_link_to_problems_of_their_own_report_and_unaddressed_are_liste
 
 
 def test_wording_alone_links_a_measure_when_no_theme_applies():
-    t = "一、存在问题\n宣传氛围不浓，群众知晓率偏低。\n二、改进措施\n加大宣传力度，提高群众知晓率。\n另行开会研究。\n"
-    rep = report("w", t, [item(t, "problem", "宣传氛围不浓，群众知晓率偏低。"),
-                          item(t, "measure", "加大宣传力度，提高群众知晓率。"),
+    t = "一、存在问题\n路灯损坏较多，夜间照明不足。\n二、改进措施\n更换损坏路灯，改善夜间照明。\n另行开会研究。\n"
+    rep = report("w", t, [item(t, "problem", "路灯损坏较多，夜间照明不足。"),
+                          item(t, "measure", "更换损坏路灯，改善夜间照明。"),
                           item(t, "measure", "另行开会研究。")])
     d = digest(rep)
     links = d.problems[0].measures
@@ -153,7 +154,7 @@ def test_bad_filters_are_usage_errors(results):
     with pytest.raises(DigestUsageError, match="unknown category"):
         digest(results, category="risk")
     with pytest.raises(DigestUsageError, match=r"\.docx"):
-        digest(results, out=results / "digest.docx")
+        write_digest(digest(results), results / "digest.docx")
     with pytest.raises(DigestError, match="no report matches the filters"):
         digest(results, year=1999)
 
@@ -162,7 +163,8 @@ def test_bad_filters_are_usage_errors(results):
 
 
 def test_json_output_round_trips_to_the_model(results, tmp_path):
-    d = digest(results, out=tmp_path / "d.json")
+    d = digest(results)
+    write_digest(d, tmp_path / "d.json")
     back = Digest.model_validate_json((tmp_path / "d.json").read_text(encoding="utf-8"))
     assert back.model_dump() == d.model_dump()
     assert back.entry("jia_2024/P2").measures[0].measure_id == "jia_2024/M1"
@@ -170,7 +172,7 @@ def test_json_output_round_trips_to_the_model(results, tmp_path):
 
 def test_markdown_output_cites_quotes_and_escapes(tmp_path):
     out = tmp_path / "d.md"
-    digest([report_a(), report_b(), report_x()], out=out)
+    write_digest(digest([report_a(), report_b(), report_x()]), out)
     md = out.read_text(encoding="utf-8")
     assert "空编120名" in md and "jia\\_2024" in md  # quotes in the reports' own words, ids escaped
     assert "no measure addresses this problem" in md
@@ -180,7 +182,7 @@ def test_markdown_output_cites_quotes_and_escapes(tmp_path):
 
 def test_html_output_is_self_contained_and_escaped(tmp_path):
     out = tmp_path / "d.html"
-    digest([report_a(), report_x()], out=out)
+    write_digest(digest([report_a(), report_x()]), out)
     html = out.read_text(encoding="utf-8")
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -192,7 +194,8 @@ def test_xlsx_has_four_sheets_frozen_headers_and_text_cells(tmp_path):
     t = "一、存在问题\n=HYPERLINK(\"x\")资金拨付滞后。\n"
     evil = report("evil", t, [item(t, "problem", "=HYPERLINK(\"x\")资金拨付滞后。")])
     out = tmp_path / "d.xlsx"
-    d = digest([report_a(), report_c(), evil], out=out)
+    d = digest([report_a(), report_c(), evil])
+    write_digest(d, out)
     wb = load_workbook(out)
     names = wb.sheetnames
     for key in ("reports", "problems", "measures", "indicators"):
@@ -214,7 +217,8 @@ def test_xlsx_has_four_sheets_frozen_headers_and_text_cells(tmp_path):
 
 def test_csv_writes_problems_and_sibling_tables(results, tmp_path):
     out = tmp_path / "d.csv"
-    d = digest(results, out=out)
+    d = digest(results)
+    write_digest(d, out)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens the Chinese text correctly
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
@@ -343,7 +347,8 @@ def test_report_card_stays_short_when_a_report_has_many_items(tmp_path):
     t = "二、主要成效\n" + "\n".join(lines) + "\n"
     rep = report("many", t, [item(t, "achievement", q) for q in lines])
     out = tmp_path / "d.html"
-    d = digest(rep, out=out)
+    d = digest(rep)
+    write_digest(d, out)
     assert len(d.cards[0].bullets["achievement"]) == 10 and d.cards[0].more["achievement"] == 4
     html = out.read_text(encoding="utf-8")
     card = html[html.index('<article class="card"'):]
@@ -378,3 +383,34 @@ def test_cli_llm_option_needs_an_endpoint_and_uses_the_configured_model(results,
     assert made["method"] == "json_mode"  # a generic OpenAI-compatible server
     d = Digest.model_validate_json(out.read_text(encoding="utf-8"))
     assert d.theme_source == "llm" and {p.theme for p in d.problems} == {"budget"}
+
+
+# --------------------------------------------------------------------------- hygiene
+
+
+def test_the_same_report_under_two_names_is_counted_once_with_a_warning_naming_both(tmp_path):
+    a = report_a()
+    copy = a.model_copy(update={"doc_id": "jia_2024_copy", "source": "jia_2024 (1).txt"})
+    d = digest([a, report_b(), copy])
+    assert [r.doc_id for r in d.reports] == ["jia_2024", "yi_2024"]
+    assert sum(p.doc_id.startswith("jia_2024") for p in d.problems) == len(a.problems)
+    warning = next(w for w in d.warnings if "same sha256" in w)
+    assert "'jia_2024_copy' (jia_2024 (1).txt)" in warning and "'jia_2024' (jia_2024.txt)" in warning
+
+
+def test_a_file_with_no_items_is_flagged_in_the_overview(tmp_path):
+    empty = report("scan_2024", "（扫描件，无文字）", [], unit="某县教育局", year=2024)
+    d = digest([report_a(), empty])
+    row = next(r for r in d.reports if r.doc_id == "scan_2024")
+    assert row.no_items and not next(r for r in d.reports if r.doc_id == "jia_2024").no_items
+    assert any("'scan_2024'" in w and "no items" in w for w in d.warnings)
+    write_digest(d, tmp_path / "d.html")
+    html = (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert html.count('class="no-items"') == 1 and 'title="nothing was extracted' in html
+    write_digest(d, tmp_path / "d.md")
+    assert "scan\\_2024 ⚠ no items" in (tmp_path / "d.md").read_text(encoding="utf-8")
+    write_digest(d, tmp_path / "d.xlsx")
+    ws = load_workbook(tmp_path / "d.xlsx")["reports 报告"]
+    header = [c.value for c in ws[1]]
+    flags = {ws.cell(i, 1).value: ws.cell(i, header.index("flag") + 1).value for i in range(2, ws.max_row + 1)}
+    assert flags["scan_2024"] == "no items" and not flags["jia_2024"]

@@ -260,3 +260,26 @@ def test_estimate_bills_the_schema_each_request_sends():
         assert abs(est.prompt_tokens - (sent + schema)) <= 0.35 * schema + 1, (method, est.prompt_tokens, sent, schema)
         per_call[method] = est.prompt_tokens / est.calls
     assert per_call["function_calling"] == per_call["json_schema"]
+
+
+def test_cached_prompt_tokens_and_batch_are_billed_as_providers_bill_them():
+    """gpt-4o-mini: $0.15 input, $0.075 cached input, $0.60 output per 1M; Batch API at half price."""
+    p = pricing.lookup("gpt-4o-mini")
+    full = p.cost(1_000_000, 100_000)
+    assert full == pytest.approx(0.15 + 0.06)
+    # 600k of the 1M prompt tokens came from the prefix cache: those cost half
+    assert p.cost(1_000_000, 100_000, cached_tokens=600_000) == pytest.approx(0.4 * 0.15 + 0.6 * 0.075 + 0.06)
+    assert p.cost(1_000_000, 100_000, batch=True) == pytest.approx(full / 2)
+    assert p.cost(10, 0, cached_tokens=50) == pytest.approx(10 * 0.075 / 1e6)  # never more cached than sent
+
+
+def test_models_without_cache_or_batch_prices_are_billed_in_full():
+    p = pricing.lookup("moonshot-v1-8k")
+    assert p.cached_input is None and p.batch is None
+    assert p.cost(1000, 1000, cached_tokens=1000, batch=True) == p.cost(1000, 1000)
+
+
+def test_config_price_rows_carry_cached_and_batch_prices():
+    s = LLMSettings(model="my-model", prices={"my-model": {"input": 1.0, "output": 2.0, "cached_input": 0.1, "batch": 0.5}})
+    p = pricing.price_for(s)
+    assert p.cost(1_000_000, 0, cached_tokens=1_000_000, batch=True) == pytest.approx(0.05)

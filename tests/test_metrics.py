@@ -195,6 +195,16 @@ def test_meta_counts_only_fields_the_gold_states():
     assert score_meta({}, Meta(year=2024)).accuracy is None
 
 
+def test_meta_scores_execution_rate_only_when_the_gold_states_it():
+    pred = Meta(year=2024, execution_rate=95.6)
+    assert score_meta({"year": 2024}, pred).total == 1  # older gold: scored as before
+    m = score_meta({"year": 2024, "execution_rate": "95.6%"}, pred)
+    assert (m.correct, m.total) == (2, 2)
+    m = score_meta({"execution_rate": 95.6}, Meta(execution_rate=100.0))  # 基本支出's rate is wrong
+    assert (m.correct, m.total) == (0, 1)
+    assert score_meta({"execution_rate": 95.6}, Meta()).correct == 0
+
+
 def row(name, target, actual, **kw) -> Indicator:
     return Indicator(name=name, target=target, actual=actual, **kw)
 
@@ -365,7 +375,9 @@ def test_fixtures_rules_suite_declares_the_ci_bar():
     assert (root / suite.gold).resolve() == (ROOT / "fixtures" / "gold").resolve()
     assert (root / suite.reports).resolve() == (ROOT / "fixtures" / "reports").resolve()
     assert suite.backend == "rules"
-    assert suite.thresholds == {"macro_span_f1": 0.80, "problem": 0.85, "measure": 0.85}
+    assert suite.thresholds == {"macro_span_f1": 0.80, "problem": 0.85, "measure": 0.85,
+                                "link_precision": 0.70, "link_recall": 0.75, "theme_accuracy": 0.85,
+                                "max_theme_other": 0.10}
 
 
 def test_backend_mode_passes_settings_and_saves_predictions(evalset: Path, monkeypatch):
@@ -410,6 +422,17 @@ def test_backend_mode_runs_the_rules_backend(evalset: Path):
 def test_rules_backend_meets_the_fixture_suite_floors():
     """The accuracy bar (issue 3 item 8): evals/fixtures_rules.toml must pass."""
     r = invoke("--suite", ROOT / "evals" / "fixtures_rules.toml", "--no-docs")
+    assert r.exit_code == 0, r.output
+
+
+def test_rules_backend_meets_the_generality_link_and_theme_floors():
+    """The digest's links (and themes) on reports from other sectors and templates."""
+    r = invoke("--suite", ROOT / "evals" / "generality_links.toml", "--no-docs")
+    assert r.exit_code == 0, r.output
+
+
+def test_rules_backend_meets_the_multiyear_suite_floors():
+    r = invoke("--suite", ROOT / "evals" / "multiyear_rules.toml", "--no-docs")
     assert r.exit_code == 0, r.output
 
 

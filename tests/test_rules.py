@@ -219,3 +219,167 @@ def test_bare_goal_cell_in_a_goal_table_is_quoted_with_its_row_name():
     items = table_items(text, find_tables(text)[0]).items
     got = [(text[s:e], c) for s, e, c in items]
     assert ("结核病筛查\n\t1.2万人", "goal") in got and ("完成1.03万人", "achievement") in got
+
+
+def test_label_switch_inside_one_paragraph_makes_the_rest_measures():
+    text = (
+        "三、存在的问题及整改措施\n"
+        "1.项目资金拨付滞后。整改措施：加快资金拨付；完成情况纳入年度考核。\n"
+        "2.绩效指标设置不够细化，部分指标难以量化。整改措施：修订指标体系。\n"
+        "（三）主要成效\n"
+        "问题：宣传覆盖面不广。整改措施：开展宣传活动12场；建立长效机制。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["1.项目资金拨付滞后。", "2.绩效指标设置不够细化，部分指标难以量化。", "问题：宣传覆盖面不广。"]
+    # later clauses after the label stay measures, even ones that read like results
+    assert cats["measure"] == [
+        "整改措施：加快资金拨付；完成情况纳入年度考核。",
+        "整改措施：修订指标体系。",
+        "整改措施：开展宣传活动12场；建立长效机制。",
+    ]
+    assert "achievement" not in cats
+
+
+def test_points_after_a_measure_label_are_measures():
+    text = (
+        "五、存在的问题及整改措施\n"
+        "（一）预算执行进度偏慢\n"
+        "存在问题：部分项目资金下达晚，执行率仅为38%。\n"
+        "整改措施：\n"
+        "（1）建立执行进度月通报制度，完成情况纳入考核。\n"
+        "（2）开展项目绩效跟踪，全年完成监控。\n"
+        "（二）资产管理不规范\n"
+        "部分固定资产账实不符。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["存在问题：部分项目资金下达晚，执行率仅为38%。", "部分固定资产账实不符。"]
+    assert cats["measure"] == ["（1）建立执行进度月通报制度，完成情况纳入考核。", "（2）开展项目绩效跟踪，全年完成监控。"]
+
+
+def test_measure_label_inside_one_paragraph_of_points():
+    text = (
+        "四、存在问题和整改措施\n"
+        "村级水管员队伍不稳定，流动性大。整改措施：（1）落实水管员补助；（2）每年开展培训2次，"
+        "完成考核的予以续聘。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["村级水管员队伍不稳定，流动性大。"]
+    assert "".join(cats["measure"]).replace("整改措施：", "") == "（1）落实水管员补助；（2）每年开展培训2次，完成考核的予以续聘。"
+
+
+def test_run_in_points_are_cut_at_their_markers_and_the_lead_in_dropped():
+    text = "六、下步打算\n下一步，我局将重点做好以下工作：一是加快项目进度；二是强化资金监管；三是做好运行管护。\n"
+    cats = by_cat(run(text))
+    assert cats == {"measure": ["一是加快项目进度；", "二是强化资金监管；", "三是做好运行管护。"]}
+
+
+def test_goal_statement_inside_basic_information_section():
+    text = (
+        "一、基本情况\n"
+        "1.部门职能。本局负责全县水资源管理和水利工程建设。\n"
+        "2.2024年度部门整体绩效目标。（一）完成农村供水保障工程建设，新建集中供水工程12处；"
+        "（二）河湖长制工作考核位列全市前三；（三）预算执行率不低于95%。\n"
+        "3.人员情况。核定编制45名。\n"
+        "4.2023年度工作目标。围绕水利高质量发展，设定年度目标如下：\n"
+        "（1）完成中小河流治理20公里；\n"
+        "（2）新增节水灌溉面积1.2万亩。\n"
+        "5.内设机构。下设三个股室。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats == {
+        "goal": [
+            "（一）完成农村供水保障工程建设，新建集中供水工程12处；",
+            "（二）河湖长制工作考核位列全市前三；",
+            "（三）预算执行率不低于95%。",
+            "（1）完成中小河流治理20公里；",
+            "（2）新增节水灌溉面积1.2万亩。",
+        ]
+    }
+
+
+def test_run_on_goal_paragraph_outside_a_goal_section():
+    text = (
+        "二、预算执行情况\n"
+        "年度绩效目标：完成中小河流治理20公里；新增节水灌溉面积1.2万亩；水利工程安全运行率100%。\n"
+        "全年预算数3200万元，执行数3100万元。\n"
+    )
+    cats = by_cat(run(text))
+    assert "".join(cats["goal"]) == "完成中小河流治理20公里；新增节水灌溉面积1.2万亩；水利工程安全运行率100%。"
+    assert set(cats) == {"goal"}  # the budget figures are metadata
+
+
+def test_indicator_targets_before_the_results_are_goals():
+    text = (
+        "三、项目绩效情况\n"
+        "产出指标：新建集中供水工程≥12处，改造供水管网不少于50公里；效益指标：受益人口达到3万人以上，群众满意度不低于90%。\n"
+        "项目实际新建集中供水工程12处，改造管网56公里，受益人口3.2万人，群众满意度达到95%以上。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["goal"] == [
+        "产出指标：新建集中供水工程≥12处，改造供水管网不少于50公里；效益指标：受益人口达到3万人以上，群众满意度不低于90%。"
+    ]
+    assert cats["achievement"] == ["项目实际新建集中供水工程12处，改造管网56公里，受益人口3.2万人，群众满意度达到95%以上。"]
+
+
+def test_self_score_in_the_wordings_other_templates_use():
+    for sentence, score in (
+        ("经评价，本部门2024年度整体支出总自评为93.5分，等级为优。", 93.5),
+        ("对照评分标准，自评得分为88分。其中投入类指标得分18.5分。", 88),
+        ("评价组认为，该项目综合得分91.2分，评价等级为“优”。", 91.2),
+        ("产出指标得分38分，效益指标得分30分，自评总分92分。", 92),
+    ):
+        assert extract_meta(sentence, []).self_score == score, sentence
+
+
+def test_unit_name_takes_its_place_from_the_body_never_invented():
+    text = "水利局2024年度部门整体支出绩效自评报告\n一、基本情况\n临川县水利局是县政府工作部门，临川县水利局内设6个股室。\n"
+    assert extract_meta(text, []).unit_name == "临川县水利局"
+    alone = "水利局2024年度部门整体支出绩效自评报告\n一、基本情况\n本局是县政府工作部门。\n"
+    assert extract_meta(alone, []).unit_name == "水利局"
+    town = "2024年度部门整体支出绩效自评报告\n评价单位：石门镇人民政府\n"
+    assert extract_meta(town, []).unit_name == "石门镇人民政府"
+
+
+def test_execution_rate_is_the_departments_total_not_a_sub_rate():
+    text = (
+        "二、预算执行情况\n全年预算数为3200万元，其中基本支出执行率为100%，项目支出执行率为93.2%。"
+        "部门整体预算执行率为95.6%。目标要求预算执行率达到90%以上。\n"
+    )
+    m = extract_meta(text, [])
+    assert m.execution_rate == 95.6
+    assert m.budget["全年预算数"] == 3200 and m.budget["单位"] == "万元"
+
+
+def test_budget_amounts_keep_their_unit():
+    text = (
+        "部门预算执行情况表（单位：元）\n\n"
+        "\t项目\n\t年初预算数\n\t全年预算数\n\t全年执行数\n\t执行率\n\n"
+        "\t合计\n\t32,000,000.00\n\t35,000,000.00\n\t33,250,000.00\n\t95%\n\n"
+        "\t基本支出\n\t12,000,000.00\n\t12,000,000.00\n\t12,000,000.00\n\t100%\n\n"
+    )
+    m = extract_meta(text, find_tables(text))
+    assert m.budget["年初预算数"] == 3200 and m.budget["全年执行数"] == 3325 and m.budget["单位"] == "万元"
+    assert m.execution_rate == 95
+    # a sentence in 元 is converted too
+    assert extract_meta("全年执行数为1,500,000元。", []).budget["全年执行数"] == 150
+
+
+def test_word_export_artefacts_never_reach_any_field():
+    text = (
+        "[bookmark: _GoBack]某县水利局2024年度部门整体支出绩效自评报告\n"
+        "三、存在问题[bookmark: _GoBack]\n"
+        "[bookmark: _GoBack]一是工程管护经费不足。\n"
+        "二是[bookmark: _GoBack]基层水管员队伍不稳定。\n"
+        "[bookmark: _GoBack]\n"
+        "四、下步打算\n加强管护。[bookmark: _GoBack]\n\n"
+        "\t三级指标\n\t年度指标值\n\t实际完成值\n\t偏差原因\n\n"
+        "\t新建供水工程\n\t[bookmark: _GoBack]≥12处\n\t12处[bookmark: _GoBack]\n\t无\n\n"
+    )
+    from llm_extract.pipeline import extract_text
+
+    report = extract_text(text)
+    assert "bookmark" not in report.to_json()
+    cats = by_cat(report.items())
+    assert cats["problem"] == ["一是工程管护经费不足。", "二是", "基层水管员队伍不稳定。"]
+    assert cats["measure"] == ["加强管护。"]
+    assert [(r.name, r.target, r.actual) for r in report.indicators] == [("新建供水工程", "≥12处", "12处")]

@@ -7,6 +7,7 @@ from ..rules.paragraphs import paragraph_items
 from ..rules.table_items import table_items
 from ..structure import Block, Structure
 from ..models import Item
+from ..textview import strip_artefacts, trim_spans
 from .base import BackendResult, SyncBackend
 
 
@@ -18,7 +19,7 @@ def item_text(quote: str, limit: int = 120) -> str:
 
 def table_title(text: str, table_start: int) -> str:
     """The line just above a table ("2024 年度预算单位整体支出绩效自评表"), used as its section path."""
-    before = text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip()
+    before = strip_artefacts(text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip())
     return before if 0 < len(before) <= 40 else ""
 
 
@@ -42,6 +43,34 @@ def table_block_items(text: str, block: Block, structure: Structure) -> list[Ite
     return _items(text, table_items(text, block.table).items, where)
 
 
+def around_holes(text: str, spans, holes: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Items cut around the page furniture inside their paragraph ("— 3 —" and the running
+    header of a PDF page break never sit inside a quote): one piece on each side."""
+    out = []
+    for s, e, cat in spans:
+        for hs, he in holes:  # sorted, disjoint
+            if he <= s or hs >= e:
+                continue
+            if s < hs:
+                out.extend((a, b, cat) for a, b in trim_spans(text, [(s, hs)]))
+            s = he
+        if s < e:
+            out.extend((a, b, cat) for a, b in trim_spans(text, [(s, e)]))
+    return out
+
+
+def _carried_label(ctx: dict, structure: Structure, section) -> dict:
+    """A fresh paragraph context for a new section, keeping an open "整改措施：" label when the
+    section is an unnamed point under the labelled one ("（1）…" lines read as headings)."""
+    at = ctx.get("label_section")
+    if not ctx.get("label") or at is None or section.own_kind is not None:
+        return {}
+    p = section.parent
+    while p is not None and p != at:
+        p = structure.sections[p].parent
+    return {k: ctx[k] for k in ("label", "label_section", "label_rank")} if p == at else {}
+
+
 class RulesBackend(SyncBackend):
     name = "rules"
     model = None
@@ -58,9 +87,12 @@ class RulesBackend(SyncBackend):
         for block in structure.blocks:
             section = structure.sections[block.section]
             if block.section != current:
-                ctx, current = {}, block.section
+                ctx, current = _carried_label(ctx, structure, section), block.section
             if block.kind == "para":
-                raw.extend(_items(text, paragraph_items(text, block, section, ctx), section.path_str))
+                spans = paragraph_items(text, block, section, ctx)
+                if block.holes:
+                    spans = around_holes(text, spans, block.holes)
+                raw.extend(_items(text, spans, section.path_str))
             elif block.kind == "table":
                 raw.extend(table_block_items(text, block, structure))
         return BackendResult(grounded=raw)

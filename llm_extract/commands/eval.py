@@ -19,16 +19,22 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import write_text
+from ..terminal import lit
 from .options import PROMPT_VERSION_HELP
 from ..evaluation import (
+    LINK_THEME_THRESHOLDS,
     DocScore,
     EvalResult,
     RunInfo,
+    Span,
     check_thresholds,
     compare,
+    prediction_spans,
     score_document,
+    score_links,
+    score_themes,
 )
-from ..gold import GoldError, gold_files, load_gold_file, locate_gold, report_index
+from ..gold import GoldError, gold_files, gold_links, gold_themes, load_gold_file, locate_gold, report_index
 from ..loaders import SUFFIXES, LoadError, load
 from ..models import CATEGORIES, Report
 
@@ -80,9 +86,10 @@ def load_suite(path: Path) -> tuple[Suite, Path]:
         first = e.errors()[0]
         raise UsageError(f"suite {path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     for key, value in suite.thresholds.items():
-        if key != "macro_span_f1" and key not in CATEGORIES:
+        if key != "macro_span_f1" and key not in CATEGORIES and key not in LINK_THEME_THRESHOLDS:
             raise UsageError(
-                f"suite {path}: unknown threshold '{key}' (use macro_span_f1 or one of {', '.join(CATEGORIES)})"
+                f"suite {path}: unknown threshold '{key}' (use macro_span_f1, one of {', '.join(CATEGORIES)} "
+                f"or one of {', '.join(LINK_THEME_THRESHOLDS)})"
             )
         if not 0 <= value <= 1:
             raise UsageError(f"suite {path}: threshold {key} = {value} is not between 0 and 1")
@@ -175,6 +182,10 @@ def run_eval(cfg: EvalConfig, err: Optional[Console] = None) -> EvalResult:
                 seen["model"].add(pred.model)
                 seen["prompt_version"].add(pred.prompt_version)
             score = score_document(gold.doc_id, doc.text, spans, gold.meta, gold.indicators, pred)
+            try:
+                _score_links_and_themes(score, gold, doc.text, spans, pred)
+            except GoldError as e:
+                errors.append(f"gold {e}")
             if warn:
                 score.warnings.insert(0, warn)
             docs.append(score)
@@ -194,6 +205,30 @@ def run_eval(cfg: EvalConfig, err: Optional[Console] = None) -> EvalResult:
         prompt_version=_one(seen["prompt_version"]) or cfg.settings.get("prompt_version"),
     )
     return EvalResult(run=run, docs=docs, errors=errors)
+
+
+def _score_links_and_themes(score: DocScore, gold, text: str, spans: list[Span], pred: Optional[Report]) -> None:
+    """Links the digest would make for the prediction, and the theme rules on the gold problems,
+    against what the gold labels (only where it labels them)."""
+    from ..links import report_links
+    from ..themes import keyword_themes, load_taxonomy
+
+    tax = load_taxonomy()
+    if "links" in gold.model_fields_set:
+        truth = gold_links(gold)
+        if pred is None:
+            score.links = score_links(text, spans, truth, [], [], [])
+        else:
+            pspans = prediction_spans(pred, text)
+            score.links = score_links(
+                text, spans, truth, [s for s in pspans if s.category == "problem"],
+                [s for s in pspans if s.category == "measure"],
+                [(l.problem, l.measure) for l in report_links(pred, tax)],
+            )
+    if gold.themes:
+        labelled = gold_themes(gold, tax.ids)
+        got = {i: keyword_themes(gold.items[i].quote, tax)[0] for i in labelled}
+        score.themes = score_themes(labelled, got, tax.fallback.id)
 
 
 def _backend(cfg: EvalConfig):
@@ -229,7 +264,8 @@ def _prediction(cfg, doc_id, report_path, sha256, extract, backend, errors) -> t
     try:
         pred = extract(report_path, backend)
     except Exception as e:  # noqa: BLE001 - one failed document must not stop the set
-        errors.append(f"{doc_id}: extraction failed: {e} (scored as empty)")
+        redact = getattr(backend, "redact", None) or str  # secrets the server echoed stay out
+        errors.append(f"{doc_id}: extraction failed: {redact(str(e))} (scored as empty)")
         return None, ""
     if cfg.save_pred is not None:
         write_text(cfg.save_pred / f"{doc_id}.json", pred.to_json())
@@ -258,7 +294,7 @@ def run_label(run: RunInfo) -> str:
 
 def render_result(result: EvalResult, console: Console, per_doc: bool = True) -> None:
     cats = result.categories
-    t = Table(title=f"Per category, pooled over {len(result.docs)} document(s) — {run_label(result.run)}",
+    t = Table(title=f"Per category, pooled over {len(result.docs)} document(s) — {lit(run_label(result.run))}",
               box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("category", no_wrap=True)
     for col in ("span\nP", "span\nR", "span\nF1", "item\nP", "item\nR", "item\nF1", "items\ngold/pred"):
@@ -278,7 +314,7 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
         for col in ("goal", "achv.", "prob.", "meas.", "span\nmacro", "item\nmacro", "meta", "indic.\nF1"):
             d.add_column(col, justify="right", no_wrap=True)
         for doc in result.docs:
-            name = doc.doc_id + (" [red](no prediction)[/red]" if doc.missing_prediction else "")
+            name = lit(doc.doc_id) + (" [red](no prediction)[/red]" if doc.missing_prediction else "")
             cells = [_f(doc.categories[c].span.f1) if c in doc.categories else "—" for c in CATEGORIES]
             meta = f"{doc.meta.correct}/{doc.meta.total}" if doc.meta.total else "—"
             d.add_row(name, *cells, _f(doc.macro_span_f1), _f(doc.macro_item_f1), meta, _f(doc.indicators.f1))
@@ -292,20 +328,32 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
         f"indicator rows: P {_f(ind.precision)}  R {_f(ind.recall)}  F1 {_f(ind.f1)}"
         f"  (gold {ind.gold}, predicted {ind.pred}, matched {ind.gold_found})"
     )
+    lk = result.links
+    if lk.gold or lk.pred:
+        console.print(
+            f"problem→measure links: P {_f(lk.precision)}  R {_f(lk.recall)}  F1 {_f(lk.f1)}"
+            f"  (gold {lk.gold}, predicted {lk.pred}, correct {lk.pred_correct}, found {lk.gold_found})"
+        )
+    th = result.themes
+    if th.total:
+        console.print(
+            f"problem themes: accuracy {_f(th.accuracy)} ({th.correct}/{th.total}),"
+            f" in the fallback {_f(th.other_share)} ({th.other})"
+        )
     for doc in result.docs:
         for w in doc.warnings:
-            console.print(f"[yellow]{doc.doc_id}: {w}[/yellow]")
+            console.print(f"{lit(doc.doc_id)}: {lit(w)}", style="yellow", highlight=False)
     console.print(f"[bold]macro span F1 (headline): {_f(result.macro_span_f1)}[/bold]")
 
 
 def render_comparison(a: EvalResult, b: EvalResult, console: Console, a_name: str) -> None:
     t = Table(title="Baseline (A) vs this run (B)", box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("metric")
-    t.add_column(f"A: {a_name} ({run_label(a.run)})", justify="right")
-    t.add_column(f"B: {run_label(b.run)}", justify="right")
+    t.add_column(f"A: {lit(a_name)} ({lit(run_label(a.run))})", justify="right")
+    t.add_column(f"B: {lit(run_label(b.run))}", justify="right")
     t.add_column("Δ (B − A)", justify="right")
     for row in compare(a, b):
-        t.add_row(row.metric, _f(row.a), _f(row.b), _d(row.delta))
+        t.add_row(lit(row.metric), _f(row.a), _f(row.b), _d(row.delta))
     console.print(t)
 
 
@@ -355,7 +403,7 @@ def eval_command(
     per_doc: bool = typer.Option(True, "--docs/--no-docs", help="Show the per-document table."),
 ) -> None:
     """Score extraction against hand-labelled gold: span and item P/R/F1 per category, meta, indicators."""
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(), Console(stderr=True, soft_wrap=True)  # paths in errors stay whole
     try:
         cfg, threshold, floors = resolve_config(
             gold=gold, pred=pred, reports=reports, backend=backend, suite=suite, save_pred=save_pred,
@@ -365,20 +413,21 @@ def eval_command(
         base = _load_baseline(baseline) if baseline is not None else None
         result = run_eval(cfg, err)
     except UsageError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {lit(e)}", highlight=False)
         raise typer.Exit(2) from None
 
     for e in result.errors:
-        err.print(f"[red]{e}[/red]", highlight=False)
+        err.print(lit(e, multiline=True), style="red", highlight=False)
     render_result(result, out, per_doc=per_doc)
     if base is not None:
         render_comparison(base, result, out, baseline.name)  # type: ignore[union-attr]
     if json_out is not None:
         write_text(json_out, json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
 
-    fails = check_thresholds(result, threshold, floors)
+    limits = {k: floors.pop(k) for k in list(floors) if k in LINK_THEME_THRESHOLDS}
+    fails = check_thresholds(result, threshold, floors, limits)
     for f in fails:
-        err.print(f"[red]below threshold:[/red] {f}", highlight=False)
+        err.print(f"[red]below threshold:[/red] {lit(f)}", highlight=False)
     if fails or result.errors:
         raise typer.Exit(1)
 

@@ -6,7 +6,7 @@ Each writer only formats a finished `Digest`; none of them decides what goes in 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from ..digest import Digest, DigestUsageError
 
@@ -31,10 +31,17 @@ def check_format(out: str | Path) -> str:
     return suffix
 
 
-def write_digest(d: Digest, out: str | Path) -> list[Path]:
-    """Write the digest in the format of `out`'s extension; returns every file written."""
+def write_digest(d: Digest, out: str | Path, *, views: Optional[dict[str, str]] = None) -> list[Path]:
+    """Write the digest in the format of `out`'s extension; returns every file written.
+
+    `views` (doc_id → link to the report's view page, from `views.write_views`) turns every
+    citation of an HTML digest into a link to the item's place in its report."""
     p = Path(out)
-    writer = _writers()[check_format(p)]
+    suffix = check_format(p)
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
-    return writer(d, p)
+    if views is not None and suffix in (".html", ".htm"):
+        from . import html
+
+        return html.write(d, p, views=views)
+    return _writers()[suffix](d, p)

@@ -10,6 +10,7 @@ import base64
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
 import jinja2
 from markupsafe import Markup
@@ -60,25 +61,34 @@ def chart(d: Digest, width: int = 720, bar_h: int = 22, label_w: int = 190) -> d
             "bars": bars}
 
 
-def _context(d: Digest) -> dict:
+def _context(d: Digest, views: Optional[dict[str, str]] = None) -> dict:
     anchors: dict[str, str] = {}
     for n, e in enumerate((*d.problems, *d.measures)):
         anchors[e.id] = f"e{n}"
+    views = views or {}
+
+    def src(item_id: str) -> Optional[str]:
+        """Link to a cited item's place in its report's view page ("doc/P3" → page#item-P3)."""
+        doc, _, ref = item_id.rpartition("/")
+        page = views.get(doc)
+        return f"{page}#item-{ref}" if page else None
+
     script, script_hash = inline_script("_sort.js.j2")
     return dict(
         d=d, script=script, script_hash=script_hash, title=title(d), filters=filter_text(d), chart=chart(d), anchors=anchors,
         by_doc=problems_by_doc(d), unaddressed=d.unaddressed(), MAX_CLUSTERS=MAX_CLUSTERS,
-        MAX_MEMBERS=MAX_MEMBERS, skipped_names=[(Path(s.path).name, s.reason) for s in d.skipped],
+        MAX_MEMBERS=MAX_MEMBERS, skipped_names=[(Path(s.path).name, s.reason) for s in d.skipped], src=src,
+        views=views,
     )
 
 
-def render(d: Digest) -> str:
-    return environment().get_template("digest.html.j2").render(**_context(d))
+def render(d: Digest, views: Optional[dict[str, str]] = None) -> str:
+    return environment().get_template("digest.html.j2").render(**_context(d, views))
 
 
-def write(d: Digest, out: Path) -> list[Path]:
+def write(d: Digest, out: Path, views: Optional[dict[str, str]] = None) -> list[Path]:
     """Streamed to the file, so a large digest is never held as one string."""
-    stream = environment().get_template("digest.html.j2").stream(**_context(d))
+    stream = environment().get_template("digest.html.j2").stream(**_context(d, views))
     stream.enable_buffering(200)
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         stream.dump(fh)

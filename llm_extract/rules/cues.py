@@ -51,14 +51,36 @@ _MEASURE_ANYWHERE = re.compile(
 #: A target set for the evaluated year ("2024 年底前，…要达到基本标准").
 GOAL_CUE = re.compile(r"年底前|年内(?:完成|实现|达到)|力争|目标(?:是|为)|计划(?:完成|实现|达到)|预计(?:完成|实现|达到)|要求?达到")
 
+#: How a target is written ("≥12处", "不低于95%", "达到90%以上", "控制在预算以内").
+TARGET_OP = re.compile(
+    r"≥|≤|＞=|>=|不低于|不少于|不高于|不超过|不大于|大于等于|小于等于|达到[^。；;，,]{0,20}以上|控制在[^。；;，,]{0,20}以[内下]"
+)
+#: Words that report a result, not a target ("实际完成", "已建成", "较上年").
+_RESULT_MARK = re.compile(r"实际|已|完成了|实现了|达到了|较上年|同比|均已|全部|共计|累计|超额|为\d")
+#: An indicator class opening a list of targets ("产出指标：…", "数量指标方面，…").
+_INDICATOR_CLASS = re.compile(r"(?:产出|效益|数量|质量|时效|成本|满意度|社会效益|经济效益|生态效益|可持续影响)指标")
+
+
+def is_target_statement(s: str) -> bool:
+    """A list of indicators with their targets, set before the results are reported: a goal
+    wherever it stands ("产出指标：新建供水工程≥12处，水质达标率不低于90%")."""
+    ops = TARGET_OP.findall(s)
+    if not ops or _RESULT_MARK.search(s):
+        return False
+    return len(ops) >= 2 or bool(_INDICATOR_CLASS.search(s, 0, 14))
+
+
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
 #: carry none, and one scan tells (see has_no_cue).
-_ANY_CUE = re.compile("|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern]))
+_ANY_CUE = re.compile(
+    "|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern, TARGET_OP.pattern])
+)
 
 
 def has_no_cue(s: str, body: str) -> bool:
     """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue,
-    so is_strong_problem(s), has_measure_cue(body) and GOAL_CUE.search(s) are all false."""
+    so is_strong_problem(s), has_measure_cue(body), GOAL_CUE.search(s) and is_target_statement(s)
+    are all false."""
     return not (_ANY_CUE.search(s) or _PROBLEM_AT_START.match(s) or _MEASURE_AT_START.match(body))
 
 
@@ -138,3 +160,31 @@ def has_measure_cue(body: str) -> bool:
 
 def is_strong_measure(s: str) -> bool:
     return has_measure_cue(strip_marker(s))
+
+
+#: Explicit category labels opening a sentence ("问题：…", "整改措施：…", "整改成效：…", "年度目标：…").
+#: A label is the strongest evidence a report gives: what follows it, up to the next label or
+#: point of its own rank, is of that category whatever its wording (LABELING.md).
+_LABELS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
+    ("measure", re.compile(
+        r"(?:整改|改进|下一步|下步|应对|解决|完善|工作)?(?:措施|建议|对策|举措|意见|方向|打算|思路)(?:及计划)?[:：]"
+        r"|(?:整改|改进|工作)(?:方案|计划)[:：]")),
+    ("problem", re.compile(
+        r"(?:存在的?|主要|突出|发现的?)?(?:问题|不足|短板)(?:描述|表现|及原因|和原因)?[:：]"
+        r"|(?:问题|产生|偏差|扣分)?原因(?:分析)?[:：]")),
+    ("achievement", re.compile(r"(?:整改|工作|主要)?(?:成效|成果|进展|完成情况)[:：]|整改(?:情况|结果)[:：]")),
+    ("goal", re.compile(r"(?:年度|绩效|预期|总体|工作)*目标(?:任务)?[:：]")),
+)
+_LABEL_MAX = 12
+
+
+def explicit_label(body: str) -> str | None:
+    """The category an opening label names ("整改措施：" → measure), for a sentence already
+    stripped of its enumeration marker; None when it opens with no label."""
+    head = body[:_LABEL_MAX]
+    if "：" not in head and ":" not in head:
+        return None  # the usual case, decided without a regex
+    for cat, rx in _LABELS:
+        if rx.match(body):
+            return cat
+    return None

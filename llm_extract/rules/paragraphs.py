@@ -17,17 +17,17 @@ from .cues import (
     PROCESS_SENTENCE,
     SIGNATURE,
     WEAK_PROBLEM,
+    explicit_label,
     has_measure_cue,
     has_no_cue,
     is_budget_statement,
     is_strong_problem,
+    is_target_statement,
     strip_marker,
 )
 
 Span = tuple[int, int, str]  # start, end, category
 
-#: Paragraphs longer than this that enumerate inline (一是…二是…) are cut per point.
-_SPLIT_LONG = 260
 
 
 SCORE_SENTENCE = re.compile(r"得分|等级|评分|总分|自评结果为")
@@ -37,9 +37,8 @@ _SENTENCE_MARK = re.compile(r"[。！？!?；;]")
 
 
 def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more."""
-    if (end - start) < _SPLIT_LONG:
-        return [(start, end)]
+    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more,
+    whatever its length: a run-in list is one item per point (LABELING.md "Cutting items")."""
     marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
     if len(marks) < 2:
         return [(start, end)]
@@ -81,7 +80,7 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
             return "measure"
         if cued and is_strong_problem(s):
             return "problem"
-        if cued and GOAL_CUE.search(s):
+        if cued and (GOAL_CUE.search(s) or is_target_statement(s)):
             return "goal"
         return "achievement"
     # other / budget: only strong cues, and plain results with figures
@@ -90,6 +89,8 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
     if cued and is_strong_problem(s):
         return "problem"
     if kind == "other" and cued and GOAL_CUE.search(s) and "目标" in s:
+        return "goal"
+    if cued and is_target_statement(s):
         return "goal"
     if (
         kind == "other"
@@ -103,7 +104,7 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
 
 
 #: The framing clause before a run-in goal list: "…2023年度部门整体支出绩效目标为：".
-_GOALS_LEADIN = re.compile(r"[^。；]{0,80}(目标|任务|指标)[^。；：:]{0,10}(为|是|如下|包括|有|主要有)[：:]")
+_GOALS_LEADIN = re.compile(r"[^。；]{0,80}(?:(目标|任务|指标)[^。；：:]{0,10}(为|是|如下|包括|有|主要有)|目标)[：:]")
 
 
 def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -165,15 +166,66 @@ def _split_before_points(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     return trim_spans(text, out)
 
 
+def _foreign_label(text: str, a: int, b: int, kind: str) -> bool:
+    """Whether a point of a goals/measures section holds a label naming another category."""
+    if text.find("：", a, b) < 0 and text.find(":", a, b) < 0:
+        return False
+    own = "measure" if kind == "measures" else "goal"
+    for sa, sb in sentence_spans(text, a, b):
+        body = strip_marker(text[sa:sb])
+        label = explicit_label(body)
+        if label is not None and label != own:
+            return True
+    return False
+
+
 def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A point's short opening title ("（一）基本公共卫生服务项目。") is read with the sentence after it,
-    so it takes that sentence's category instead of being judged on its own."""
+    so it takes that sentence's category instead of being judged on its own — unless that sentence
+    opens with a label ("1.拨付滞后。整改措施：…"): then the title is the point's own statement."""
     if len(spans) >= 2:
         a, b = spans[0]
         first = text[a:b]
-        if len(first) <= 22 and match_marker(first.strip()) is not None:
+        if (
+            len(first) <= 22
+            and match_marker(first.strip()) is not None
+            and explicit_label(text[spans[1][0]:spans[1][1]]) is None
+        ):
             return [(a, spans[1][1]), *spans[2:]]
     return spans
+
+
+#: A paragraph title naming the goals themselves ("2024年度部门整体绩效目标"), not a remark about
+#: them ("预算绩效目标的可行性").
+_GOALS_TITLE = re.compile(r"目标(?:任务)?$")
+
+
+def _goal_statement(block: Block, ctx: dict) -> bool:
+    """Whether a paragraph states goals wherever it stands: it is titled as goals ("年度绩效目标：…",
+    "2.2024年度部门整体绩效目标。…"), or it is a point of the list such a paragraph opened (a marker
+    of another style than the titled paragraph's; an unmarked paragraph or one of that same style
+    ends the list)."""
+    if block.title_kind == "goals" and _GOALS_TITLE.search(block.title):
+        ctx["goal_list"] = block.marker.style if block.marker else ""
+        return True
+    style = ctx.get("goal_list")
+    if style is None:
+        return False
+    if block.marker is None or block.marker.style == style or block.title_kind not in (None, "goals"):
+        ctx["goal_list"] = None
+        return False
+    return True
+
+
+def _after_title(text: str, block: Block) -> int:
+    """Where a goals paragraph's content starts, past its marker, title and the 。/： after it."""
+    i = text.find(block.title, block.start, block.end)
+    if i < 0:
+        return block.start
+    j = i + len(block.title)
+    if j < block.end and text[j] in "：:。":
+        j += 1
+    return j if j < block.end else block.start
 
 
 #: Marker styles of list points (as opposed to outline headings).
@@ -188,6 +240,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     """
     ctx = {} if ctx is None else ctx
     kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
+    skip_to = block.start
+    if kind != "measures" and _goal_statement(block, ctx):
+        kind = "goals"  # "2.2024年度部门整体绩效目标。（一）…" inside 基本情况, and its points
+        if block.title_kind == "goals" and _GOALS_TITLE.search(block.title):
+            skip_to = _after_title(text, block)
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
@@ -201,8 +258,15 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
         return  # how the goals were set, ending "…主要绩效目标为：": framing for the list that follows
     if kind == "goals" and _ABOUT_THE_GOALS.match(compact):
         return  # "上述目标均设置了可量化的指标值": a remark about the list, not a goal
-    for a, b in points(text, block.start, block.end):
+    label_rank = ctx.get("label_rank")
+    if ctx.get("label") and block.marker is not None and label_rank is not None and block.marker.rank <= label_rank:
+        ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
+    for a, b in points(text, skip_to, block.end):
         seg = text[a:b]
+        if a == skip_to and b < block.end and seg.endswith(("：", ":")) and kind in ("goals", "measures"):
+            continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
+        if kind in ("goals", "measures") and _foreign_label(text, a, b, kind):
+            kind = "mixed"  # "问题：…。整改措施：…" inside a measures section: labels decide, sentence by sentence
         if kind == "goals":
             m = _GOALS_LEADIN.search(text, a, min(b, a + 160))
             if m and m.end() < b:
@@ -224,13 +288,21 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
             s = text[sa:sb]
             stripped = s.strip()
             mk = match_marker(stripped)
-            cat = _sentence_category(s, kind, stripped[mk.length:] if mk else stripped)
+            body = stripped[mk.length:] if mk else stripped
+            cat = _sentence_category(s, kind, body)
             ends_colon = stripped.endswith(("：", ":"))
             if ends_colon and is_measure_leadin(s):
                 cat = "measure"
             enum = mk is not None and mk.style in _POINT_STYLES
             listed = ctx.get("list_cat")
-            if kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
+            label = explicit_label(body)
+            if label is not None:
+                ctx["label"], ctx["label_section"] = label, block.section
+                ctx["label_rank"] = mk.rank if mk is not None else (block.marker.rank if block.marker else None)
+                cat = label
+            elif ctx.get("label") == "measure" or (ctx.get("label") == "problem" and cat not in ("problem", "measure")):
+                cat = ctx["label"]  # after "整改措施：" every clause and point is a measure
+            elif kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
                 cat = listed  # an uncued point of an open problem/measure enumeration
             elif cat in ("problem", "measure") and (
                 ends_colon or (enum and kind == "other") or _OPENS_LIST.search(s)

@@ -27,7 +27,7 @@ _IND_COLS: dict[str, tuple[str, ...]] = {
     "actual": ("实际完成值", "实际值", "完成值", "实际完成情况", "全年实际值"),
     "weight": ("分值", "权重"),
     "score": ("自评得分", "得分"),
-    "note": ("偏差原因", "原因分析", "改进措施", "备注", "说明"),
+    "note": ("偏差原因", "扣分原因", "原因分析", "改进措施", "备注", "说明"),
 }
 
 _SHORTFALL = re.compile(r"滞后|未完成|未达|未能|不足|偏低|低于|差距|欠缺|缓慢|较低|不到位|不够|没有|尚未|延迟|推迟|下降")
@@ -92,9 +92,17 @@ def _enumerated_lines(text: str, cell: Cell) -> list[tuple[int, int]]:
 
 
 def _target_is_bare(target: str) -> bool:
-    """A target that makes no sense without its indicator name (≥10 万人次, 100%, 全覆盖)."""
+    """A target that makes no sense without its indicator name (≥10 万人次, 100%, 全覆盖, 显著提高);
+    one that names what it measures ("新增检测参数≥30项", "不超过年初预算投入") stands alone."""
     t = cell_key(target)
-    return len(t) <= 10 or bool(_BARE_FIGURE.match(t))
+    return len(t) <= 8 or bool(_BARE_FIGURE.match(t))
+
+
+def _joinable(text: str, name: Cell, target: Cell) -> bool:
+    """A bare target is quoted from its row name only when nothing but layout lies between them
+    (a Word-export artefact such as "[bookmark: _GoBack]" must not end up inside the quote)."""
+    between = text[name.end:target.start]
+    return "[" not in between and "{" not in between
 
 
 @dataclass
@@ -145,6 +153,7 @@ def _table_items(text: str, table: Table) -> TableResult:
                             and _target_is_bare(cell.text)
                             and left is not None
                             and cell_key(left.text) not in _NA
+                            and _joinable(text, left, cell)
                         ):  # "1.2万人" needs its row name: quote from "结核病筛查"
                             items.append((left.start, cell.end, cat))
                             continue
@@ -197,7 +206,12 @@ def _indicator_rows(
         out.append(Indicator(**vals, start=(name_c or cells[0]).start, end=cells[-1].end))
         if target_c is not None and cell_key(target_c.text) not in _NA:
             s = target_c.start
-            if _target_is_bare(target_c.text) and name_c is not None and cell_key(name_c.text) not in _NA:
+            if (
+                _target_is_bare(target_c.text)
+                and name_c is not None
+                and cell_key(name_c.text) not in _NA
+                and _joinable(text, name_c, target_c)
+            ):
                 s = name_c.start
             items.append((s, target_c.end, "goal"))
         if actual_c is not None and cell_key(actual_c.text) not in _NA:
