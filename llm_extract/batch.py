@@ -90,28 +90,34 @@ def backend_signature(backend: Backend) -> tuple:
     return (backend.name, getattr(backend, "model", None), getattr(backend, "prompt_version", None))
 
 
-def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict]:
-    """The existing result when it was made from the same file bytes by the same backend setup."""
+def read_result(out_path: Path) -> Optional[dict]:
+    """An existing result file as JSON, or None when there is none or it is unreadable."""
     try:
         data = json.loads(out_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("sha256") != sha256:
+    return data if isinstance(data, dict) else None
+
+
+def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict]:
+    """The existing result when it was made from the same file bytes by the same backend setup."""
+    return _same_run(read_result(out_path), sha256, backend)
+
+
+def _same_run(data: Optional[dict], sha256: str, backend: Backend) -> Optional[dict]:
+    if data is None or data.get("sha256") != sha256:
         return None
     if (data.get("backend"), data.get("model"), data.get("prompt_version")) != backend_signature(backend):
         return None
     return data
 
 
-def result_of_another_file(out_path: Path, path: Path, sha256: str) -> Optional[str]:
-    """Why `out_path` must not be replaced by the result of `path`, or None: it holds the result of
-    another file with the same stem (from an earlier run on another folder), which still exists.
-    (A result whose source is gone, or is this very file, is replaced as usual.)"""
-    try:
-        data = json.loads(out_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("sha256") == sha256 or not isinstance(data.get("source"), str):
+def result_of_another_file(data: dict, out_path: Path, path: Path, sha256: str) -> Optional[str]:
+    """Why `out_path`, holding the result `data`, must not be replaced by the result of `path`, or
+    None: it is the result of another file with the same stem (from an earlier run on another
+    folder), which still exists. (A result whose source is gone, or is this very file, is replaced
+    as usual.)"""
+    if data.get("sha256") == sha256 or not isinstance(data.get("source"), str):
         return None
     owner = Path(data["source"])
     try:
@@ -194,12 +200,13 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
         return fn(*a) if inline else await asyncio.to_thread(fn, *a)
 
     try:
-        if out_path.exists():
+        existing = await io(read_result, out_path) if out_path.exists() else None
+        if existing is not None:
             digest = await io(file_sha256, path)
-            clash = await io(result_of_another_file, out_path, path, digest)
+            clash = await io(result_of_another_file, existing, out_path, path, digest)
             if clash is not None:
                 return Outcome(str(path), doc_id, "failed", clash)
-            done = None if force else already_done(out_path, digest, backend)
+            done = None if force else _same_run(existing, digest, backend)
             if done is not None:
                 return Outcome(str(path), doc_id, "skipped", **_summary(done))
         doc = await io(load, path)
