@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -15,12 +16,14 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .commands.help_style import PlainHelpGroup
 from .models import Report
 from .progress import batch_progress, print_summary
 from .terminal import lit, printable
 from .commands.options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 app = typer.Typer(
+    cls=PlainHelpGroup,
     name="llm-extract",
     help="Grounded extraction of goals, achievements, problems, measures, indicators and metadata from "
     "Chinese performance self-evaluation reports (部门整体支出绩效自评报告). Every item carries the exact "
@@ -90,6 +93,7 @@ def extract_command(
     """
     from .backends import BACKENDS, get_backend, resolve_auto
     from .batch import NOT_ATTEMPTED, discover, run_batch
+    from .loaders import passed_over_notes
 
     if backend not in BACKENDS:
         fail(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
@@ -113,7 +117,10 @@ def extract_command(
     except Exception as e:  # settings errors are user errors: one line, no traceback
         fail(str(e))
 
-    files, problems = discover(paths)
+    passed_over: Counter = Counter()
+    files, problems = discover(paths, passed_over=passed_over)
+    for note in passed_over_notes(passed_over):
+        err.print(f"note: {note}", markup=False, highlight=False)
     if not files and problems:
         for p in problems:
             _say(err, p)
