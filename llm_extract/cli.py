@@ -223,20 +223,13 @@ def schema_command(
 def _register() -> None:
     from .commands.eval import eval_command
 
+    from .commands.digest import digest_command, view_command
+    from .commands.estimate import estimate_command
+
     app.command("eval")(eval_command)
-    try:
-        from .commands.digest import digest_command, view_command
-    except ImportError:  # pragma: no cover - during development only
-        pass
-    else:
-        app.command("digest")(digest_command)
-        app.command("view")(view_command)
-    try:
-        from .commands.estimate import estimate_command
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        app.command("estimate")(estimate_command)
+    app.command("digest")(digest_command)
+    app.command("view")(view_command)
+    app.command("estimate")(estimate_command)
 
 
 _register()
