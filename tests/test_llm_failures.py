@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract.chunking import PART_SEPARATOR
+from llm_extract.llm.chunking import PART_SEPARATOR
 from llm_extract.cli import app
 from llm_extract.gold import load_gold_dir, report_index
 from llm_extract.loaders import load

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract import pricing, tokens
-from llm_extract.estimate import estimate_document, estimate_paths
-from llm_extract.prompts import EXCERPT_CLOSE, PromptError, available_versions, load_prompts
-from llm_extract.settings import LLMSettings, SettingsError
+from llm_extract.llm import pricing, tokens
+from llm_extract.llm.estimate import estimate_document, estimate_paths
+from llm_extract.llm.prompts import EXCERPT_CLOSE, PromptError, available_versions, load_prompts
+from llm_extract.llm.settings import LLMSettings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz012345"

@@ -17,7 +17,7 @@ def get_backend(name: str = "rules", *, config_path: Optional[Path] = None, **se
 
         return RulesBackend()
     if name == "openai":
-        from ..settings import LLMSettings
+        from ..llm.settings import LLMSettings
         from .openai_backend import OpenAIBackend
 
         return OpenAIBackend.from_settings(LLMSettings.load(settings, config_path))
@@ -28,7 +28,7 @@ def get_backend(name: str = "rules", *, config_path: Optional[Path] = None, **se
 
 def resolve_auto(*, config_path: Optional[Path] = None, **settings: Any) -> str:
     """'openai' when an API key or base URL is configured (flags, env or config file), else 'rules'."""
-    from ..settings import LLMSettings
+    from ..llm.settings import LLMSettings
 
     return "openai" if LLMSettings.load(settings, config_path).is_configured() else "rules"
 

@@ -5,7 +5,7 @@ Per document: chunk and route (chunking.py), ask the model for every chunk and p
 their chunk as the grounding window. One backend instance serves a whole batch, so its
 concurrency semaphore, rate limiter, response cache and failure state are shared by all
 documents. The model and its connection pool are built once, with the backend; the model is
-`chat_model.LeanChatOpenAI`, ChatOpenAI without its per-call rebuilding of constant request parts.
+`llm/client.LeanChatOpenAI`, ChatOpenAI without its per-call rebuilding of constant request parts.
 
 Retries are ours, not the openai client's (its max_retries is 0): we honour Retry-After and
 pause the whole batch on a 429 (not just the one call), wait with jittered exponential backoff
@@ -36,18 +36,18 @@ import httpx
 import openai
 from pydantic import ValidationError
 
-from ..cache import CacheError, ResponseCache, cache_key
-from ..chunking import Chunk, chunk_document, layout_read_tables
-from ..answers import AnswerReader
+from ..llm.cache import CacheError, ResponseCache, cache_key
+from ..llm.chunking import Chunk, chunk_document, layout_read_tables
+from ..llm.answers import AnswerReader
 from ..models import Item, Stats
-from ..pricing import Price, price_for
-from ..prompts import PromptSet, load_prompts
-from ..redact import Redactor
-from ..settings import LLMSettings
-from ..tokens import count_tokens, ensure_offline_tiktoken
+from ..llm.pricing import Price, price_for
+from ..llm.prompts import PromptSet, load_prompts
+from ..llm.redact import Redactor
+from ..llm.settings import LLMSettings
+from ..llm.tokens import count_tokens, ensure_offline_tiktoken
 from .base import BackendError, BackendResult, RawItem
-from .http_client import AnswerError, build_async_client
-from .llm_schema import Extraction
+from ..llm.http_client import AnswerError, build_async_client
+from ..llm.schema import Extraction
 from .rules import table_block_items
 
 if TYPE_CHECKING:
@@ -470,7 +470,7 @@ class OpenAIBackend:
         """`with_structured_output(Extraction, method, include_raw=True)` on a ChatOpenAI with its
         own connection pool. Built once per backend (per event loop), not per call; creating the
         client needs no running loop, so the constructor builds it ahead of the first request."""
-        from .chat_model import LeanChatOpenAI
+        from ..llm.client import LeanChatOpenAI
 
         s = self.settings
         http = _http_library()

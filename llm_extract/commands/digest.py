@@ -138,8 +138,8 @@ class _SafeCall:
 
 def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[Path]) -> Any:
     """The LangChain chat model for --llm, from the same settings the openai backend uses."""
-    from ..redact import Redactor
-    from ..settings import LLMSettings, SettingsError
+    from ..llm.redact import Redactor
+    from ..llm.settings import LLMSettings, SettingsError
 
     try:
         s = LLMSettings.load({"model": model, "base_url": base_url}, config)

@@ -22,11 +22,11 @@ import bisect
 import re
 from typing import TYPE_CHECKING, Optional
 
-from .headings import match_marker
-from .rules.table_items import table_items
+from ..headings import match_marker
+from ..rules.table_items import table_items
 
 if TYPE_CHECKING:
-    from .structure import Structure
+    from ..structure import Structure
 
 #: Labels that open a run of problems / measures. Each must stand at the start of a sentence,
 #: line or point (see _label_starts) and end in a colon.

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .chunking import chunk_document
-from .loaders import LoadError, load
+from ..loaders import LoadError, load
 from .pricing import Price, price_for
 from .prompts import load_prompts
 from .settings import LLMSettings
-from .structure import analyze
+from ..structure import analyze
 from .tokens import count_tokens
 
 #: Completion tokens per chunk token: the answer quotes most of a relevant chunk, plus JSON.
@@ -29,7 +29,7 @@ def schema_tokens(method: str, model: Optional[str] = None) -> int:
     sends none (its format instructions are in the system prompt, counted with the messages)."""
     if method == "json_mode":
         return 0
-    from .backends.llm_schema import Extraction
+    from .schema import Extraction
 
     return count_tokens(json.dumps(Extraction.model_json_schema(), ensure_ascii=False), model)
 
@@ -98,7 +98,7 @@ def estimate_document(text: str, settings: LLMSettings, *, doc_id: str = "doc", 
 def estimate_paths(paths: Iterable[Path], settings: LLMSettings) -> Estimate:
     """Estimates for report files (folders are searched like `extract` does); a file that cannot
     be loaded is listed with its error."""
-    from .batch import discover
+    from ..batch import discover
 
     files, problems = discover(list(paths))
     result = Estimate(model=settings.model, method=settings.resolved_method(), price=price_for(settings))
