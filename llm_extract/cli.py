@@ -55,14 +55,20 @@ def fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _backend_help() -> str:
+    from .backends import REGISTRY
+
+    names = ", ".join(f"{name} ({entry.help})" for name, entry in REGISTRY.items())
+    return f"{names}, or auto: openai when an API key or base URL is configured, else rules."
+
+
 @app.command("extract")
 def extract_command(
     paths: list[Path] = typer.Argument(..., help=PATHS_HELP),
     out_dir: Path = typer.Option(Path("out"), "-o", "--out", help="Folder for the results, one <doc_id>.json per report."),
     backend: str = typer.Option(
         "auto", "-b", "--backend",
-        help="rules (offline, deterministic), openai (any OpenAI-compatible endpoint), or auto: openai when an API "
-        "key or base URL is configured, else rules.",
+        help=_backend_help(),
     ),
     force: bool = typer.Option(False, "--force", help="Re-extract documents whose result already exists for the same file and backend."),
     keep_ungrounded: bool = typer.Option(False, "--keep-ungrounded", help="Keep model items whose quote is not in the source (with null offsets, in 'ungrounded') instead of dropping them."),
@@ -89,26 +95,27 @@ def extract_command(
     Documents already extracted from the same file bytes with the same backend/model/prompt are skipped,
     so an interrupted batch resumes where it stopped. One unreadable file never stops the others.
     """
-    from .backends import BACKENDS, get_backend, resolve_auto
+    from .backends import AUTO, BACKENDS, get_backend, resolve_auto, settings_for
     from .batch import NOT_ATTEMPTED, discover, run_batch
 
     if backend not in BACKENDS:
         fail(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"output path {out_dir} exists and is not a folder")
-    settings = dict(
+    flags = dict(
         model=model, base_url=base_url, concurrency=concurrency, rps=rps, method=method, passes=passes,
         route=route, prompt_version=prompt_version, cache_path=cache, no_cache=no_cache,
         max_chunk_tokens=max_chunk_tokens, temperature=temperature, timeout=timeout, max_retries=max_retries,
     )
     try:
+        settings = settings_for(backend, flags, config)
         chosen = backend
-        if backend == "auto":
-            chosen = resolve_auto(config_path=config, **settings)
+        if backend == AUTO:
+            chosen = resolve_auto(settings)
             if chosen == "openai":
                 err.print("[cyan]note:[/cyan] an LLM endpoint is configured: using the openai backend "
                           "(pass --backend rules for the offline extractor)")
-        be = get_backend(chosen, config_path=config, **settings)
+        be = get_backend(chosen, settings)
     except typer.Exit:
         raise
     except Exception as e:  # settings errors are user errors: one line, no traceback
