@@ -375,6 +375,8 @@ def test_cli_llm_option_needs_an_endpoint_and_uses_the_configured_model(results,
             made["method"] = method
             return FakeChat(theme="budget").with_structured_output(schema)
 
+    import llm_extract.llm.client  # noqa: F401 - its LeanChatOpenAI must subclass the real ChatOpenAI
+
     monkeypatch.setattr("langchain_openai.ChatOpenAI", FakeChatOpenAI)
     r = runner.invoke(app, ["digest", str(results), "-o", str(out), "--llm",
                             "--base-url", "http://127.0.0.1:9/v1", "--model", "qwen-test"])

@@ -54,8 +54,6 @@ if TYPE_CHECKING:
     from ..document import Document
     from ..structure import Structure
 
-#: Models that reject a temperature parameter (reasoning models).
-_NO_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
 
 
 class EndpointError(BackendError):
@@ -125,7 +123,6 @@ class OpenAIBackend:
         self.price: Optional[Price] = price_for(settings)
         self.cache = cache
         self.limiter = RateLimiter(settings.rps)
-        self._secret = settings.api_key.get_secret_value() if settings.api_key else None
         self.redact = Redactor.for_settings(settings)
         self._fatal: Optional[EndpointError] = None
         self._ever_ok = False
@@ -470,7 +467,7 @@ class OpenAIBackend:
         """`with_structured_output(Extraction, method, include_raw=True)` on a ChatOpenAI with its
         own connection pool. Built once per backend (per event loop), not per call; creating the
         client needs no running loop, so the constructor builds it ahead of the first request."""
-        from ..llm.client import LeanChatOpenAI
+        from ..llm.client import build_chat_model
 
         s = self.settings
         http = _http_library()
@@ -483,18 +480,7 @@ class OpenAIBackend:
             limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
             verify=_ssl_context(),
         )
-        kwargs: dict[str, Any] = dict(
-            model=s.model,
-            base_url=s.base_url,
-            api_key=self._secret or "not-needed",
-            timeout=s.timeout,
-            max_retries=0,
-            http_async_client=self._http,
-            use_responses_api=False,
-        )
-        if not _NO_TEMPERATURE.match(s.model.split("/")[-1]):
-            kwargs["temperature"] = s.temperature
-        llm = LeanChatOpenAI(**kwargs)
+        llm = build_chat_model(s, http_async_client=self._http)
         return llm.with_structured_output(Extraction, method=self.method, include_raw=True)
 
 

@@ -149,8 +149,7 @@ def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[
         _fail("--llm needs a model endpoint: set OPENAI_API_KEY and/or OPENAI_BASE_URL (or use --config)", 2)
     from langchain_openai import ChatOpenAI
 
-    chat = ChatOpenAI(
-        model=s.model, base_url=s.base_url, temperature=s.temperature, timeout=s.timeout,
-        max_retries=s.max_retries, api_key=s.api_key.get_secret_value() if s.api_key else "not-needed",
-    )
+    from ..llm.client import build_chat_model
+
+    chat = build_chat_model(s, chat_class=ChatOpenAI, max_retries=s.max_retries)
     return _SafeChat(chat, s.resolved_method(), Redactor.for_settings(s))

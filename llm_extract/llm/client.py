@@ -21,13 +21,17 @@ result is the same each time; this subclass does them once and otherwise leaves 
 
 One behaviour differs: an answer that stopped at the output-token limit (finish_reason=length)
 but whose JSON is complete is used, not rejected as `parse` does.
+
+`build_chat_model` is the one place a chat model is made from the settings, for the extract
+backend and for `digest --llm` alike.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import openai
 from langchain_core.outputs import ChatResult
@@ -36,6 +40,31 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from .http_client import AnswerError
+
+if TYPE_CHECKING:
+    from .settings import LLMSettings
+
+#: Models that reject a temperature parameter (reasoning models).
+_NO_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
+
+
+def build_chat_model(settings: "LLMSettings", *, chat_class: Optional[type] = None, **client: Any) -> Any:
+    """The chat model for `settings`: model, endpoint, key, timeout and temperature (left out for
+    models that reject one). `client` adds or overrides constructor arguments (the HTTP client,
+    retries); `chat_class` defaults to LeanChatOpenAI."""
+    s = settings
+    kwargs: dict[str, Any] = dict(
+        model=s.model,
+        base_url=s.base_url,
+        api_key=s.api_key.get_secret_value() if s.api_key else "not-needed",
+        timeout=s.timeout,
+        max_retries=0,
+        use_responses_api=False,
+    )
+    if not _NO_TEMPERATURE.match(s.model.split("/")[-1]):
+        kwargs["temperature"] = s.temperature
+    kwargs.update(client)
+    return (chat_class or LeanChatOpenAI)(**kwargs)
 
 
 @lru_cache(maxsize=32)
