@@ -17,7 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .models import CATEGORIES, Report
+from .categories import CATEGORIES, CATEGORY_INFO
+from .models import Report
 from .terminal import lit, printable
 from .commands.options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
@@ -199,8 +200,8 @@ def _summary_table(outcomes, out_dir: Path) -> None:
     t.add_column("doc", overflow="fold")
     t.add_column("unit", overflow="fold")
     t.add_column("year", justify="right")
-    for head in ("goals", "achv.", "probs", "meas."):
-        t.add_column(head, justify="right")
+    for c in CATEGORY_INFO:
+        t.add_column(c.short, justify="right")
     t.add_column("ind.", justify="right")
     t.add_column("status", overflow="fold")
     style = {"ok": "green", "skipped": "cyan", "partial": "yellow", "failed": "red"}
