@@ -444,7 +444,7 @@ def test_cli_unreachable_endpoint_is_one_line_per_document_without_traceback(tmp
 
 
 def test_rate_limiter_spaces_requests_and_a_429_pauses_everyone():
-    from llm_extract.backends.openai_backend import RateLimiter
+    from llm_extract.llm.transport import RateLimiter
 
     now = [100.0]
     slept: list[float] = []

@@ -124,7 +124,7 @@ class _SafeCall:
     def invoke(self, messages: Any) -> Any:
         from pydantic import BaseModel
 
-        from ..backends.openai_backend import describe_error
+        from ..llm.transport import describe_error
         from ..themes import LLMCallError
 
         try:
