@@ -40,9 +40,8 @@ from ..llm.prompts import PromptSet
 from ..llm.redact import Redactor
 from ..llm.settings import LLMSettings
 from ..llm.tokens import count_tokens, ensure_offline_tiktoken
-from ..llm.transport import RateLimiter, describe_error, http_library, retry_verdict, ssl_context
+from ..llm.transport import RateLimiter, describe_error, retry_verdict
 from .base import BackendError, BackendResult, RawItem
-from ..llm.http_client import AnswerError, build_async_client
 from ..llm.schema import Extraction
 from .rules import table_block_items
 
@@ -100,7 +99,7 @@ class OpenAIBackend:
         self._ever_ok = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._sem: Optional[asyncio.Semaphore] = None
-        self._http: Any = None  # the HTTP client of this event loop (see http_library)
+        self._http: Any = None  # the HTTP client of this event loop (llm/client.build_http_client)
         self._runnable: Any = None
         #: how retries wait (tests record the delays instead of sleeping them)
         self.sleep = asyncio.sleep
@@ -385,20 +384,10 @@ class OpenAIBackend:
         """`with_structured_output(Extraction, method, include_raw=True)` on a ChatOpenAI with its
         own connection pool. Built once per backend (per event loop), not per call; creating the
         client needs no running loop, so the constructor builds it ahead of the first request."""
-        from ..llm.client import build_chat_model
+        from ..llm.client import build_chat_model, build_http_client
 
-        s = self.settings
-        http = http_library()
-        # The connection pool is what enforces `concurrency` (HTTP/1.1: one request per
-        # connection); waiting for a free connection is not part of a request's timeout.
-        # `timeout` bounds the whole request, not each read, and answers are capped (http_client)
-        self._http = build_async_client(
-            http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
-            timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
-            limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
-            verify=ssl_context(),
-        )
-        llm = build_chat_model(s, http_async_client=self._http)
+        self._http = build_http_client(self.settings)
+        llm = build_chat_model(self.settings, http_async_client=self._http)
         return llm.with_structured_output(Extraction, method=self.method, include_raw=True)
 
 
