@@ -35,6 +35,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(num=num, pct=pct, one_line=one_line)
+    env.tests["instance_of"] = isinstance
     env.globals.update(where=where, who=who, CATEGORY_NAMES=CATEGORY_NAMES, CATEGORY_COLORS=CATEGORY_COLORS,
                        CATEGORY_BORDERS=CATEGORY_BORDERS)
     return env
