@@ -125,8 +125,6 @@ def _follow_ups(measures: list["Entry"], achievements: list["Entry"], weights: B
     out = []
     for m in measures:
         evidence, score = _best(m, achievements, weights)
-        if evidence is not None and score >= EVIDENCE_MIN:
-            out.append(FollowUp(measure_id=m.id, evidence_id=evidence.id, score=round(score, 3)))
-        else:
-            out.append(FollowUp(measure_id=m.id, score=round(score, 3)))
+        found = evidence is not None and score >= EVIDENCE_MIN
+        out.append(FollowUp(measure_id=m.id, evidence_id=evidence.id if found else None, score=round(score, 3)))
     return out

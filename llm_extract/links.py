@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import TYPE_CHECKING, Literal, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
 from .headings import split_title
 from .similarity import BigramWeights, bigrams, match_key
 
 if TYPE_CHECKING:
+    from .digest import Entry
     from .models import Report
     from .themes import Taxonomy
 
@@ -46,20 +47,6 @@ WORDING_ALONE = 0.3
 
 _SENTENCE_END = ("。", "！", "？", "!", "?")
 _STRUCTURE_SCORE = {"same_cell": 1.0, "follows": 0.95, "same_section": 0.9, "names": 0.85}
-
-
-class Linkable(Protocol):
-    """What linking reads of a problem or measure (digest.Entry and ThemedItem both qualify)."""
-
-    text: str
-    section: str
-    start: Optional[int]
-    end: Optional[int]
-    theme: str
-    themes: list[str]
-
-    @property
-    def key(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -112,7 +99,8 @@ def link_items(problems: Sequence[Linkable], measures: Sequence[Linkable], fallb
 
 @dataclass
 class ThemedItem:
-    """A report item with its themes: what `report_links` links when there is no digest."""
+    """A report item with its themes: what `report_links` links when there is no digest (the
+    digest links its own Entry objects, which read the same way)."""
 
     text: str
     section: str
@@ -124,6 +112,10 @@ class ThemedItem:
     @property
     def key(self) -> str:
         return match_key(self.text)
+
+
+#: What linking reads of a problem or measure: text, section, start, end, theme(s) and key.
+Linkable = Union["Entry", ThemedItem]
 
 
 def report_links(report: "Report", taxonomy: "Taxonomy") -> list[Link]:
