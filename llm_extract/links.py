@@ -13,8 +13,8 @@ computed over its own items), so adding a report to a digest never changes anoth
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
 from .headings import split_title
@@ -225,23 +225,32 @@ def _heading_key(text: str) -> str:
 
 def _names(problems: Sequence[Linkable], measures: Sequence[Linkable]):
     """A measure that repeats the problem's own title phrase (the words before its first 。/：), or
-    NAME_CHARS_ANYWHERE characters of its wording in a row."""
-    pkeys = [p.key for p in problems]
-    ptitles = [match_key(split_title(p.text.strip())[0]) for p in problems]
+    NAME_CHARS_ANYWHERE characters of its wording in a row (compared as sets of character runs:
+    a shared run of n characters is a shared n-gram)."""
+    wants = []  # per problem: (its n-grams anywhere, title run length k, the title's k-grams)
+    for p in problems:
+        pk = p.key
+        title = match_key(split_title(p.text.strip())[0])
+        k = math.ceil(NAME_TITLE_SHARE * len(title))
+        use_title = len(title) >= NAME_TITLE_MIN and title != pk
+        wants.append((_grams(pk, NAME_CHARS_ANYWHERE), k, _grams(title, k) if use_title else set()))
     for j, m in enumerate(measures):
         mk = m.key
-        for i, (pk, title) in enumerate(zip(pkeys, ptitles)):
-            if not pk or not mk:
-                continue
-            sm = SequenceMatcher(None, pk, mk, autojunk=False)
-            size = sm.find_longest_match(0, len(pk), 0, len(mk)).size
-            if size >= NAME_CHARS_ANYWHERE:
+        cache: dict[int, set[str]] = {}
+
+        def grams(n: int) -> set[str]:
+            if n not in cache:
+                cache[n] = _grams(mk, n)
+            return cache[n]
+
+        for i, (anywhere, k, title_grams) in enumerate(wants):
+            if (anywhere and not anywhere.isdisjoint(grams(NAME_CHARS_ANYWHERE))) or (
+                    title_grams and not title_grams.isdisjoint(grams(k))):
                 yield i, j
-                continue
-            if len(title) >= NAME_TITLE_MIN and title != pk:
-                t = SequenceMatcher(None, title, mk, autojunk=False)
-                if t.find_longest_match(0, len(title), 0, len(mk)).size >= NAME_TITLE_SHARE * len(title):
-                    yield i, j
+
+
+def _grams(s: str, n: int) -> set[str]:
+    return {s[i:i + n] for i in range(len(s) - n + 1)} if n > 0 and len(s) >= n else set()
 
 
 # --------------------------------------------------------------------------- theme and wording
