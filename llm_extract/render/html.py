@@ -17,8 +17,8 @@ from markupsafe import Markup
 
 from ..atomic import atomic_path
 from ..digest import Digest
-from .common import (CATEGORY_NAMES, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct, problems_by_doc,
-                     title, where, who)
+from .common import (CATEGORY_NAMES, LINK_REASON_TEXT, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct,
+                     problems_by_doc, title, where, who)
 
 #: Category colours shared with the per-report viewer (colour-blind-safe Okabe–Ito tints).
 CATEGORY_COLORS = {"goal": "#cfe3f7", "achievement": "#cdeccd", "problem": "#f9d3c4", "measure": "#f3e3a6"}
@@ -37,7 +37,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(num=num, pct=pct, one_line=one_line)
     env.tests["instance_of"] = isinstance
     env.globals.update(where=where, who=who, CATEGORY_NAMES=CATEGORY_NAMES, CATEGORY_COLORS=CATEGORY_COLORS,
-                       CATEGORY_BORDERS=CATEGORY_BORDERS)
+                       CATEGORY_BORDERS=CATEGORY_BORDERS, LINK_REASON_TEXT=LINK_REASON_TEXT)
     return env
 
 
