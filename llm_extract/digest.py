@@ -217,6 +217,12 @@ class Digest(BaseModel):
         (what auditors ask for)."""
         return [p for p in self.problems if not p.measures]
 
+    def theme_only(self) -> list[Entry]:
+        """Problems whose only links are bare theme matches, the weakest reason: on the labelled
+        corpora most are right, but most problems a reader would call unaddressed are among them,
+        so the digest lists them for checking beside the unaddressed ones."""
+        return [p for p in self.problems if p.measures and all(l.reason == "theme" for l in p.measures)]
+
     def theme_name(self, theme_id: str) -> str:
         t = next((t for t in self.taxonomy if t.id == theme_id), None)
         return t.name if t else theme_id

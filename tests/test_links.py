@@ -171,3 +171,19 @@ def test_eval_reports_link_scores_and_a_suite_floor_gates_them(tmp_path):
     r = runner.invoke(app, ["eval", "--suite", str(suite)])
     assert r.exit_code == 1 and "link precision 0.000 is below 0.900" in r.stderr
     assert "theme accuracy 0.000 is below 0.900" in r.stderr
+
+
+def test_problems_linked_only_by_a_bare_theme_are_listed_for_checking(tmp_path):
+    from llm_extract.render import write_digest
+
+    d = digest([report_a()])
+    weak = d.theme_only()
+    # 空编 ↔ 争取编制部门支持: one staffing theme, too few shared words to say more
+    assert [p.id for p in weak] == ["jia_2024/P1"]
+    assert [l.reason for l in weak[0].measures] == ["theme"]
+    assert not {e.id for e in weak} & {e.id for e in d.unaddressed()}
+    write_digest(d, tmp_path / "d.html")
+    html = (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert "1 more problem(s) are linked only by a shared theme" in html and html.count('id="t-theme-only"') == 1
+    write_digest(d, tmp_path / "d.md")
+    assert "linked only by a shared theme" in (tmp_path / "d.md").read_text(encoding="utf-8")
