@@ -16,10 +16,10 @@ from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
-from .results import Skipped, Source, iter_reports
 from .history import UnitHistory, year_over_year
 from .links import LinkReason, link_items
+from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
+from .results import Skipped, Source, iter_reports
 from .similarity import fold_near_duplicates, match_key
 from .themes import Taxonomy, Theme, item_themes, llm_summary, llm_themes, load_taxonomy
 
