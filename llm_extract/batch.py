@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from . import atomic
-from .backends.base import Backend, BackendError, SyncBackend
+from .backends.base import Backend, BackendError, PartialExtraction, SyncBackend
 from .document import file_sha256
-from .loaders import SUFFIXES, LoadError, load
+from .loaders import PASSED_OVER, SUFFIXES, LoadError, load
 from .models import Report
 from .pipeline import aextract_document
 
@@ -27,7 +28,7 @@ class Outcome:
 
     path: str
     doc_id: str
-    status: str  # "ok" | "skipped" | "failed"
+    status: str  # "ok" | "skipped" | "partial" (some model calls failed: not written) | "failed"
     error: Optional[str] = None
     unit: Optional[str] = None
     year: Optional[int] = None
@@ -38,26 +39,36 @@ class Outcome:
     fatal: bool = False  # the failure will repeat for every document (endpoint unreachable, 401)
 
 
-#: Error prefix for documents skipped after an endpoint error that would fail them all.
-NOT_ATTEMPTED = "not attempted after endpoint error: "
+#: Error prefix for documents stopped or skipped by an endpoint error that fails them all (the
+#: first document it failed carries the error itself, so it is reported once).
+NOT_ATTEMPTED = "not attempted or stopped after endpoint error: "
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
-    """Files named directly, plus supported files found recursively in folders (hidden ones skipped)."""
+def discover(paths: Iterable[str | Path], *,
+             passed_over: Optional[Counter] = None) -> tuple[list[Path], list[Outcome]]:
+    """Files named directly, plus supported files found recursively in folders (hidden ones skipped).
+    `passed_over` counts, by suffix, the files of formats users save reports in that folders held
+    but that are not read (.doc, .wps, .xls...), so the caller can say so."""
     files: list[Path] = []
     problems: list[Outcome] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in SUFFIXES
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                and not f.name.startswith("~$")  # Word lock files
-            )
-            files.extend(found)
-        elif p.exists():
+            found = []
+            for f in p.rglob("*"):
+                if (any(part.startswith(".") for part in f.relative_to(p).parts)
+                        or f.name.startswith("~$") or not f.is_file()):  # hidden, Word lock files
+                    continue
+                suffix = f.suffix.lower()
+                if suffix in SUFFIXES:
+                    found.append(f)
+                elif passed_over is not None and suffix in PASSED_OVER:
+                    passed_over[suffix] += 1
+            files.extend(sorted(found))
+        elif p.is_file():
             files.append(p)
+        elif p.exists():  # a FIFO or device: reading it could wait forever
+            problems.append(Outcome(str(p), p.stem, "failed", "not a regular file (a FIFO, socket or device)"))
         else:
             problems.append(Outcome(str(p), p.stem, "failed", "file not found"))
     seen: dict[str, Path] = {}
@@ -79,17 +90,43 @@ def backend_signature(backend: Backend) -> tuple:
     return (backend.name, getattr(backend, "model", None), getattr(backend, "prompt_version", None))
 
 
-def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict]:
-    """The existing result when it was made from the same file bytes by the same backend setup."""
+def read_result(out_path: Path) -> Optional[dict]:
+    """An existing result file as JSON, or None when there is none or it is unreadable."""
     try:
         data = json.loads(out_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("sha256") != sha256:
+    return data if isinstance(data, dict) else None
+
+
+def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict]:
+    """The existing result when it was made from the same file bytes by the same backend setup."""
+    return _same_run(read_result(out_path), sha256, backend)
+
+
+def _same_run(data: Optional[dict], sha256: str, backend: Backend) -> Optional[dict]:
+    if data is None or data.get("sha256") != sha256:
         return None
     if (data.get("backend"), data.get("model"), data.get("prompt_version")) != backend_signature(backend):
         return None
     return data
+
+
+def result_of_another_file(data: dict, out_path: Path, path: Path, sha256: str) -> Optional[str]:
+    """Why `out_path`, holding the result `data`, must not be replaced by the result of `path`, or
+    None: it is the result of another file with the same stem (from an earlier run on another
+    folder), which still exists. (A result whose source is gone, or is this very file, is replaced
+    as usual.)"""
+    if data.get("sha256") == sha256 or not isinstance(data.get("source"), str):
+        return None
+    owner = Path(data["source"])
+    try:
+        if not owner.is_file() or owner.samefile(path):
+            return None
+    except OSError:
+        return None
+    return (f"{out_path} already holds the result of another file with the same name, {owner} "
+            "(results are named by file stem); rename one of them or write to another --out folder")
 
 
 def _summary(report: Report | dict) -> dict:
@@ -110,17 +147,22 @@ async def arun_batch(
     *,
     force: bool = False,
     keep_ungrounded: bool = False,
-    docs_in_flight: int = 4,
+    docs_in_flight: Optional[int] = None,
     on_done: Callable[[Outcome], None] | None = None,
     debug: bool = False,
 ) -> list[Outcome]:
     """Extract every file into out_dir/<doc_id>.json; never raises for a single bad file.
 
     `docs_in_flight` workers take the files one after another, so a batch of any size keeps only
-    that many documents (and coroutines) alive at once."""
+    that many documents (and coroutines) alive at once. By default the backend says how many it
+    needs to keep its requests busy (`docs_in_flight` attribute), else 4."""
+    if docs_in_flight is None:
+        docs_in_flight = int(getattr(backend, "docs_in_flight", 4))
     outcomes: list[Outcome] = []
     fatal: list[str] = []  # an endpoint error that will fail every document (unreachable, 401)
     todo = iter(files)
+    # every error text passes the backend's secret filter, debug tracebacks included
+    redact: Callable[[str], str] = getattr(backend, "redact", None) or (lambda m: m)
 
     async def worker() -> None:
         for path in todo:  # shared: each worker takes the next file when it is free
@@ -128,11 +170,19 @@ async def arun_batch(
                 oc = Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}")
             else:
                 oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
+                if oc.error:
+                    oc.error = redact(oc.error)
                 if oc.status == "failed" and oc.fatal:
-                    fatal.append(oc.error or "endpoint error")
+                    if fatal:  # stopped by the error another document already reports
+                        oc.error = f"{NOT_ATTEMPTED}{fatal[0]}"
+                    else:
+                        fatal.append(oc.error or "endpoint error")
             outcomes.append(oc)
             if on_done:
                 on_done(oc)
+            # a CPU-only backend never awaits anything: yield here so that Ctrl-C (which cancels the
+            # batch task) takes effect between documents instead of after the whole batch
+            await asyncio.sleep(0)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(docs_in_flight, len(files))))))
     order = {str(f): i for i, f in enumerate(files)}
@@ -150,9 +200,13 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
         return fn(*a) if inline else await asyncio.to_thread(fn, *a)
 
     try:
-        if not force and out_path.exists():
+        existing = await io(read_result, out_path) if out_path.exists() else None
+        if existing is not None:
             digest = await io(file_sha256, path)
-            done = already_done(out_path, digest, backend)
+            clash = await io(result_of_another_file, existing, out_path, path, digest)
+            if clash is not None:
+                return Outcome(str(path), doc_id, "failed", clash)
+            done = None if force else _same_run(existing, digest, backend)
             if done is not None:
                 return Outcome(str(path), doc_id, "skipped", **_summary(done))
         doc = await io(load, path)
@@ -161,6 +215,8 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
         return Outcome(str(path), doc_id, "ok", seconds=report.stats.seconds, **_summary(report))
     except LoadError as e:
         return Outcome(str(path), doc_id, "failed", str(e))
+    except PartialExtraction as e:  # not written: a rerun must redo it, not skip it as done
+        return Outcome(str(path), doc_id, "partial", str(e))
     except BackendError as e:
         return Outcome(str(path), doc_id, "failed", str(e), fatal=bool(getattr(e, "fatal", False)))
     except OSError as e:

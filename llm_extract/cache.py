@@ -5,6 +5,9 @@ method, temperature, prompt version (and its content hash), output schema, and t
 (which hold the chunk text and section path). The value is the validated output plus its token
 usage. Default location: the user cache dir (platformdirs; $XDG_CACHE_HOME on Linux).
 
+A cache is only a saving: a damaged file (not a database any more) is set aside as
+`<name>.damaged-<time>` and a fresh one started, so it costs requests, never the run.
+
 One connection per cache, guarded by a lock: calls are sub-millisecond, so they run inline on the
 event loop; WAL mode lets several processes share a file.
 """
@@ -71,15 +74,36 @@ class ResponseCache:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
+        #: where a damaged cache file was moved before starting afresh (None: it was not)
+        self.set_aside: Optional[Path] = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-            self._db.commit()
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as e:
+                if isinstance(e, sqlite3.OperationalError):  # a path or permission problem
+                    raise
+                # not a database (truncated, overwritten): a cache is only a saving, so the damaged
+                # file is set aside and every answer it held costs one request again
+                self.set_aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+                self.path.replace(self.set_aside)
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                self._db = self._open()
         except (OSError, sqlite3.Error) as e:
             raise CacheError(f"cannot open response cache {self.path}: {e}") from None
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            db.commit()
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def get(self, key: str) -> Optional[CachedResponse]:
         with self._lock:

@@ -7,7 +7,8 @@ document, so a quote found in it has document offsets), and the parts are joined
 "……" that tells the model text was left out. Fewer, fuller calls repeat the system prompt and
 examples less often.
 Routing drops boilerplate and budget sections (职能, 机构设置, 人员情况, 预算/收支 tables) before
-anything is sent, and the self-evaluation tables the layout reader reads itself; a block longer than the budget is split after sentence ends (。；！？) — tables
+anything is sent — except their paragraphs that carry an item cue (routing.py) — and the
+self-evaluation tables the layout reader reads whole; a block longer than the budget is split after sentence ends (。；！？) — tables
 at row breaks — with a little overlap so a point cut in two is still whole in one of the pieces.
 """
 
@@ -18,11 +19,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
+from .routing import is_leadin, item_cue, reader_skips_judgement
 from .rules.table_items import reads_table
 from .textview import trim_spans
 from .tokens import count_tokens
 
 if TYPE_CHECKING:
+    from .tables import Table
     from .structure import Block, Structure
 
 #: Section kinds not sent to a model unless route="all" (LABELING.md: mandate, staff, budget tables).
@@ -77,10 +80,34 @@ class _Piece:
     gap_before: bool = False  # routing left a block out between the previous piece and this one
 
 
+def routed_blocks(structure: "Structure", route: str = "relevant") -> list[bool]:
+    """`is_routed` for every block of `structure`, plus one rule that needs the blocks before: in a
+    section routing would skip, the enumerated points after a sent lead-in ("年度绩效目标如下：")
+    are sent too, until a block that is no such point."""
+    out: list[bool] = []
+    follow = -1  # section whose lead-in was sent
+    for b in structure.blocks:
+        sent = is_routed(b, structure, route)
+        if not sent and follow == b.section and b.kind == "para" and b.marker is not None:
+            sent = True
+        elif b.kind != "para" or b.marker is None:
+            follow = -1
+        if sent and b.kind == "para" and _skipped_kind(b, structure) and is_leadin(structure.text[b.start:b.end]):
+            follow = b.section
+        out.append(sent)
+    return out
+
+
+def _skipped_kind(block: "Block", structure: "Structure") -> bool:
+    secs = structure.sections
+    return 0 <= block.section < len(secs) and secs[block.section].kind in SKIP_KINDS
+
+
 def is_routed(block: "Block", structure: "Structure", route: str = "relevant") -> bool:
     """Whether a block goes to the model: everything under route='all'; otherwise not boilerplate
-    or budget sections, unless the block's own inline title announces content, and not the tables
-    the layout reader reads itself (see `layout_read_tables`)."""
+    or budget sections, unless the block's own inline title announces content or its sentences
+    carry a goal/achievement/problem/measure cue (routing.item_cue), and not the tables the layout
+    reader reads itself (see `layout_read_tables`)."""
     if route == "all":
         return True
     kind = structure.sections[block.section].kind if 0 <= block.section < len(structure.sections) else "other"
@@ -97,7 +124,10 @@ def is_routed(block: "Block", structure: "Structure", route: str = "relevant") -
         if body and _TABLE_BUDGET.search(body):
             return False
     if kind in SKIP_KINDS:
-        return getattr(block, "title_kind", None) in CONTENT_KINDS
+        if getattr(block, "title_kind", None) in CONTENT_KINDS:
+            return True
+        body = structure.text[block.start:block.end] if block.kind == "para" and structure.text else ""
+        return bool(body) and item_cue(body, budget=kind == "budget") is not None
     return True
 
 
@@ -110,9 +140,18 @@ def layout_read_tables(structure: "Structure", route: str = "relevant") -> list[
 
 
 def _layout_read(block: "Block", structure: "Structure") -> bool:
-    """A table block whose goal/result or indicator columns the layout reader recognises."""
+    """A table block whose goal/result or indicator columns the layout reader recognises, and
+    whose cells it can quote as they stand (a cell wrapped around other columns' text, as in a
+    space-aligned table copied out of a PDF, is left to the model)."""
     return block.kind == "table" and block.table is not None and bool(structure.text) \
-        and reads_table(structure.text, block.table)
+        and reads_table(structure.text, block.table) and not reader_skips_judgement(structure.text, block.table) \
+        and not _interleaved_cells(structure.text, block.table)
+
+
+def _interleaved_cells(text: str, table: "Table") -> bool:
+    """A cell whose text is not the source's own characters at its offsets (wrapped lines joined
+    around other columns' text): no single quote can cover it."""
+    return any(c.end > c.start and text[c.start:c.end] != c.text for r in table.rows for c in r.cells)
 
 
 def chunk_document(
@@ -134,10 +173,10 @@ def chunk_document(
     count = counter or (lambda s: count_tokens(s, model))
     pieces: list[_Piece] = []
     skipped = False
-    for b in structure.blocks:
+    for b, sent in zip(structure.blocks, routed_blocks(structure, route)):
         if not text[b.start:b.end].strip():
             continue
-        if not is_routed(b, structure, route):
+        if not sent:
             skipped = True
             continue
         sec = structure.sections[b.section] if 0 <= b.section < len(structure.sections) else None

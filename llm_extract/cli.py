@@ -1,25 +1,29 @@
 """The `llm-extract` command line: extract, eval, digest, view, estimate, schema.
 
-Exit codes: 0 everything succeeded, 1 some inputs failed (the rest were still written), 2 usage error.
+Exit codes: 0 everything succeeded, 1 some inputs failed or are partial (the rest were still written),
+2 usage error, 130 interrupted (finished documents are kept).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from . import __version__
-from .models import CATEGORIES, Report
+from .commands.help_style import PlainHelpGroup
+from .models import Report
+from .progress import batch_progress, print_summary
+from .terminal import lit, printable
 from .commands.options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 app = typer.Typer(
+    cls=PlainHelpGroup,
     name="llm-extract",
     help="Grounded extraction of goals, achievements, problems, measures, indicators and metadata from "
     "Chinese performance self-evaluation reports (部门整体支出绩效自评报告). Every item carries the exact "
@@ -48,7 +52,8 @@ def _root(
 
 
 def fail(msg: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {msg}", highlight=False)
+    """Print `msg` (plain text, shown literally) as an error and exit with `code`."""
+    err.print(f"[red]error:[/red] {lit(msg, multiline=True)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -88,6 +93,7 @@ def extract_command(
     """
     from .backends import BACKENDS, get_backend, resolve_auto
     from .batch import NOT_ATTEMPTED, discover, run_batch
+    from .loaders import passed_over_notes
 
     if backend not in BACKENDS:
         fail(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
@@ -111,10 +117,13 @@ def extract_command(
     except Exception as e:  # settings errors are user errors: one line, no traceback
         fail(str(e))
 
-    files, problems = discover(paths)
+    passed_over: Counter = Counter()
+    files, problems = discover(paths, passed_over=passed_over)
+    for note in passed_over_notes(passed_over):
+        err.print(f"note: {note}", markup=False, highlight=False)
     if not files and problems:
         for p in problems:
-            err.print(f"[red]failed[/red] {p.path}: {p.error}", highlight=False)
+            _say(err, p)
         fail("no readable input files", 2)
     if not files:
         fail("no report files found (supported: .txt .md .docx .pdf)")
@@ -124,56 +133,61 @@ def extract_command(
         fail(f"cannot create output folder {out_dir}: {e.strerror or e}")
 
     show = not quiet and len(files) > 1
-    progress = Progress(
-        TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[doc]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not show,
-    )
-    with progress:
-        task = progress.add_task("extract", total=len(files), doc="")
+    progress = batch_progress(err, disable=not show)
+    skipped_after_fatal: list[str] = []
+    finished = [0]  # documents written or already done, for the Ctrl-C message
 
-        skipped_after_fatal: list[str] = []
+    def done(oc) -> None:
+        progress.update(task, advance=1, doc=printable(oc.doc_id))
+        finished[0] += oc.status in ("ok", "skipped")
+        if oc.status == "failed" and (oc.error or "").startswith(NOT_ATTEMPTED):
+            skipped_after_fatal.append(oc.path)  # said once below, not once per document
+        elif oc.status in ("failed", "partial"):
+            _say(progress.console, oc)
 
-        def done(oc) -> None:
-            progress.update(task, advance=1, doc=oc.doc_id)
-            if oc.status == "failed" and (oc.error or "").startswith(NOT_ATTEMPTED):
-                skipped_after_fatal.append(oc.path)  # said once below, not once per document
-            elif oc.status == "failed":
-                progress.console.print(f"[red]failed[/red] {oc.path}: {oc.error}", highlight=False)
-
-        outcomes = run_batch(files, out_dir, be, force=force, keep_ungrounded=keep_ungrounded, on_done=done, debug=debug)
+    try:
+        with progress:
+            task = progress.add_task("extract", total=len(files), doc="")
+            outcomes = run_batch(files, out_dir, be, force=force, keep_ungrounded=keep_ungrounded, on_done=done,
+                                 debug=debug)
+    except KeyboardInterrupt:  # the batch stopped between documents: what finished is on disk
+        err.print(f"[yellow]interrupted[/yellow]: {finished[0]} of {len(files)} document(s) are done in "
+                  f"{lit(out_dir)}; run the same command again to do the rest", highlight=False)
+        raise typer.Exit(130) from None
     if skipped_after_fatal:
-        err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted after the endpoint "
-                  "error above; fix it and rerun (finished documents are kept)", highlight=False)
+        err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted (or stopped) after "
+                  "the endpoint error above; fix it and rerun (finished documents are kept)", highlight=False)
     for p in problems:
-        err.print(f"[red]failed[/red] {p.path}: {p.error}", highlight=False)
+        _say(err, p)
     outcomes = problems + outcomes
     if not quiet:
-        _summary_table(outcomes, out_dir)
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        err.print(f"[red]{len(failed)} of {len(outcomes)} input(s) failed[/red]; the others were written to {out_dir}")
+        print_summary(out, outcomes, out_dir)
+    verdict = _verdict(outcomes, out_dir)
+    if verdict:
+        err.print(verdict, highlight=False)
         raise typer.Exit(1)
 
 
-def _summary_table(outcomes, out_dir: Path) -> None:
-    t = Table(title=f"llm-extract → {out_dir}", show_lines=False)
-    t.add_column("doc", overflow="fold")
-    t.add_column("unit", overflow="fold")
-    t.add_column("year", justify="right")
-    for head in ("goals", "achv.", "probs", "meas."):
-        t.add_column(head, justify="right")
-    t.add_column("ind.", justify="right")
-    t.add_column("status", overflow="fold")
-    style = {"ok": "green", "skipped": "cyan", "failed": "red"}
-    for o in outcomes:
-        t.add_row(
-            o.doc_id, o.unit or "", str(o.year or ""), *[str(o.counts.get(c, "")) for c in CATEGORIES],
-            str(o.indicators if o.status != "failed" else ""),
-            f"[{style[o.status]}]{o.status if o.status != 'skipped' else 'skipped (done)'}[/]",
-        )
-    out.print(t)
-    n = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "failed")}
-    out.print(f"{n['ok']} extracted, {n['skipped']} already done, {n['failed']} failed")
+def _say(console: Console, oc) -> None:
+    """One line for a document that was not written: its path and why (shown literally)."""
+    label = "[yellow]partial[/yellow]" if oc.status == "partial" else "[red]failed[/red]"
+    console.print(f"{label} {lit(oc.path)}: {lit(oc.error or '', multiline=True)}", highlight=False)
+
+
+def _verdict(outcomes, out_dir: Path) -> str:
+    """The closing line when some inputs were not written (markup), or '' when all were."""
+    n = len(outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    partial = sum(o.status == "partial" for o in outcomes)
+    if not failed and not partial:
+        return ""
+    parts = [f"{failed} of {n} input(s) failed"] if failed else []
+    if partial:
+        parts.append(f"{partial} of {n} input(s) partial (some model calls failed, so not written; a rerun asks only "
+                     "for the failed calls)")
+    rest = n - failed - partial
+    tail = f"the other {rest} are in {lit(out_dir)}" if rest else "nothing was written"
+    return f"[red]{'; '.join(parts)}[/red]; {tail}"
 
 
 @app.command("schema")

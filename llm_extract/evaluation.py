@@ -12,8 +12,8 @@ Every number depends on these conventions, so they live here in one place:
 - A predicted item whose quote cannot be placed in the text (offsets invalid and the quote not found,
   even ignoring whitespace and punctuation width) adds its content characters to the predicted
   total, all wrong, and counts as one incorrect predicted item.
-- Meta: unit_name, year and self_score are compared over the fields the gold states; a trailing 分
-  is ignored and values that read as numbers are compared as numbers.
+- Meta: unit_name, year, self_score and execution_rate are compared over the fields the gold
+  states; a trailing 分 or % is ignored and values that read as numbers are compared as numbers.
 - Indicator rows are compared on (name, target, actual) as multisets, each cell with all whitespace
   removed (a cell of a Chinese table wraps at arbitrary points; a space there carries no meaning).
 - Links (problem → measure) are scored on the predicted items: a predicted item stands for every
@@ -39,7 +39,8 @@ from pydantic import BaseModel, Field, computed_field
 from .models import CATEGORIES, Indicator, Meta, Report
 from .textview import is_content_char, make_view, normalize
 
-META_FIELDS: tuple[str, ...] = ("unit_name", "year", "self_score")
+#: Compared when the gold states them (a gold file without execution_rate scores as before).
+META_FIELDS: tuple[str, ...] = ("unit_name", "year", "self_score", "execution_rate")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,13 +367,13 @@ def prediction_spans(report: Report, text: str) -> list[Span]:
 
 
 def _meta_value(v: Any) -> Any:
-    """Comparable form: numbers as float, strings trimmed with a trailing 分 dropped."""
+    """Comparable form: numbers as float, strings trimmed with a trailing 分 or % dropped."""
     if v is None or isinstance(v, bool):
         return v
     if isinstance(v, (int, float)):
         return float(v)
     s = str(v).strip()
-    if s.endswith("分"):
+    if s.endswith(("分", "%", "％")):
         s = s[:-1].strip()
     try:
         return float(s)
@@ -381,7 +382,7 @@ def _meta_value(v: Any) -> Any:
 
 
 def score_meta(gold: Mapping[str, Any], pred: Meta | Mapping[str, Any] | None) -> MetaScore:
-    """Exact comparison of unit_name, year and self_score, over the fields the gold states."""
+    """Exact comparison of META_FIELDS, over the fields the gold states."""
     if isinstance(pred, Meta):
         pred = pred.model_dump()
     pred = pred or {}

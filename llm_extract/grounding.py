@@ -16,6 +16,14 @@ characters, in this order:
 The stored quote is always text[start:end] (never the model's spelling), trimmed of surrounding
 whitespace, with the alignment kind recorded. Quotes that cannot be placed are dropped and
 counted, or kept with null offsets on request.
+
+A quote from a chunk whose parts are known (`Grounder.place`) is placed only inside those parts —
+never in text routing left out — in answer order, preferring an occurrence no earlier item of the
+answer covers; a short quote also matches with numerals folded (3 = 三) and one slip when that
+match is unique; a quote running across the "……" omission line is placed piece by piece
+(`place_pieces`); a point whose marker or heading phrase the model left off is extended back
+to it (`extend_to_marker`), and a quote cut off mid-clause on to its sentence end
+(`extend_to_sentence_end`).
 """
 
 from __future__ import annotations
@@ -26,9 +34,10 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from .backends.base import RawItem
-from .headings import match_marker
+from .headings import ENUM_MARK, ENUM_SEPARATORS, match_marker, split_title
 from .models import Item
 from .textview import TextView, make_view
 
@@ -38,6 +47,18 @@ MIN_FUZZY_CHARS = 8
 #: Characters of the quote's head/tail used to refine a fuzzy span's edges.
 EDGE_CHARS = 12
 _ELLIPSIS = re.compile(r"(?:…{1,2}|\.{3,6}|。{3,6}|⋯+)")
+#: Short quotes (in normalised characters) searched with numerals folded and one slip allowed.
+SHORT_MAX = 24
+MIN_SHORT_CJK = 4
+#: Chinese digits read as Arabic ones, character for character (so view offsets stay aligned).
+_NUMERALS = str.maketrans("〇零一二两三四五六七八九", "001223456789")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+#: A point's heading phrase a model may leave off with its marker ("（一）加强预算管理。…").
+_TITLE_MAX = 18
+#: How far back from a quote its point's marker may start (marker, heading phrase, punctuation).
+_MARKER_REACH = 8 + _TITLE_MAX + 4
+
+Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -141,7 +162,126 @@ class Grounder:
         # 3. fuzzy
         return self._fuzzy(q, qv, i0, i1, (ws, we))
 
+    def place(
+        self,
+        quote: str,
+        parts: Sequence[Span],
+        *,
+        after: Optional[Span] = None,
+        taken: Sequence[Span] = (),
+    ) -> Optional[Alignment]:
+        """Where a quote from a chunk made of `parts` sits, searching those parts only: verbatim or
+        normalised occurrences in reading order from the previous item (`after`), the first one
+        no earlier item of the answer (`taken`) covers winning; then, for a short quote, a unique
+        match with numerals folded and one slip; then fuzzy, part by part."""
+        q = quote.strip()
+        parts = [(max(0, a), min(len(self.text), b)) for a, b in parts if a < b]
+        if not q or not parts:
+            return None
+        qv = make_view(q).text
+        if not qv:
+            return None
+        cands = self._occurrences(q, qv, parts)
+        if not cands:  # a stray edge punctuation mark ("。" added or dropped at the end)
+            stripped = qv.strip(_EDGE_PUNCT)
+            if stripped and stripped != qv and len(stripped) >= 2:
+                cands = self._occurrences(None, stripped, parts)
+        if cands:
+            return _in_answer_order(cands, parts[0][0], after, taken)
+        short = self._short_match(qv, parts)
+        if short is not None:
+            return short
+        best: Optional[Alignment] = None
+        if len(qv) >= MIN_FUZZY_CHARS:
+            for a, b in parts:
+                i0, i1 = self._view_range(a, b)
+                if i1 - i0 < len(qv) * 0.5:
+                    continue
+                hit = self._partial(qv, i0, i1)
+                if hit is not None and (best is None or hit[2] > best.score):
+                    ds, de = self._refine(qv, hit[0], hit[1])
+                    ds, de = max(ds, i0), min(de, i1)
+                    if de > ds:
+                        s, e = self.view.span(ds, de)
+                        best = Alignment(s, e, "fuzzy", hit[2])
+        return best
+
+    def place_pieces(self, quote: str, parts: Sequence[Span], *, after: Optional[Span] = None,
+                     taken: Sequence[Span] = ()) -> list[Alignment]:
+        """A quote with "……" in it: the omission line between two parts of the chunk, or the
+        model's own elision. Each piece is placed; pieces in one part make one span (head to
+        tail), pieces in different parts separate spans — never one span over left-out text."""
+        pieces = [p for p in _ELLIPSIS.split(quote) if make_view(p).text.strip(_EDGE_PUNCT)]
+        if len(pieces) < 2:
+            return []
+        spans: list[tuple[int, Alignment]] = []  # (part index, alignment)
+        prev = after
+        for piece in pieces:
+            al = self.place(piece, parts, after=prev, taken=taken)
+            if al is None:
+                continue
+            k = next((i for i, (a, b) in enumerate(parts) if a <= al.start and al.end <= b), -1)
+            if spans and spans[-1][0] == k and al.start >= spans[-1][1].end:
+                head = spans[-1][1]
+                spans[-1] = (k, Alignment(head.start, al.end, "fuzzy", min(head.score, al.score)))
+            else:
+                spans.append((k, al))
+            prev = (al.start, al.end)
+        return [al for _, al in spans]
+
     # -- helpers ---------------------------------------------------------------------------
+
+    def _occurrences(self, q: Optional[str], qv: str, parts: Sequence[Span]) -> list[Alignment]:
+        """Every verbatim (q) and normalised (qv) occurrence inside the parts, by start; where
+        both start at one place the verbatim one is kept."""
+        text, view = self.text, self.view
+        found: dict[int, Alignment] = {}
+        for a, b in parts:
+            i0, i1 = self._view_range(a, b)
+            hit = view.text.find(qv, i0, i1)
+            while hit >= 0:
+                s, e = view.span(hit, hit + len(qv))
+                found.setdefault(s, Alignment(s, e, "normalized"))
+                hit = view.text.find(qv, hit + 1, i1)
+            if q is not None:
+                pos = text.find(q, a, b)
+                while pos >= 0:
+                    found[pos] = Alignment(pos, pos + len(q), "exact")
+                    pos = text.find(q, pos + 1, b)
+        return [found[k] for k in sorted(found)]
+
+    def _short_match(self, qv: str, parts: Sequence[Span]) -> Optional[Alignment]:
+        """A short quote (>= MIN_SHORT_CJK CJK characters) equal once numerals are folded, or one
+        edit away — accepted only when exactly one place in the parts matches."""
+        if len(qv) > SHORT_MAX or len(_CJK_CHAR.findall(qv)) < MIN_SHORT_CJK:
+            return None
+        fq = qv.translate(_NUMERALS)
+        hits: list[tuple[int, int, int]] = []  # view start, view end, edits
+        for a, b in parts:
+            i0, i1 = self._view_range(a, b)
+            seg = self.view.text[i0:i1].translate(_NUMERALS)
+            pos = seg.find(fq)
+            while pos >= 0:
+                hits.append((i0 + pos, i0 + pos + len(fq), 0))
+                pos = seg.find(fq, pos + 1)
+            if hits:
+                continue
+            n = len(fq)
+            for i in range(0, max(0, len(seg) - n + 2)):
+                for m in (n, n - 1, n + 1):
+                    w = seg[i:i + m]
+                    if len(w) == m and Levenshtein.distance(fq, w, score_cutoff=1) <= 1:
+                        hits.append((i0 + i, i0 + i + m, 1))
+        if not hits:
+            return None
+        exact = [h for h in hits if h[2] == 0]
+        pool = exact or hits
+        # windows one character apart find one location more than once: unique means one place
+        if max(h[0] for h in pool) - min(h[0] for h in pool) > 2:
+            return None
+        ds, de, edits = min(pool, key=lambda h: (h[2], abs((h[1] - h[0]) - len(fq))))
+        s, e = self.view.span(ds, de)
+        return Alignment(s, e, "normalized" if edits == 0 else "fuzzy", 100.0 if edits == 0 else 90.0)
 
     def _view_range(self, ws: int, we: int) -> tuple[int, int]:
         idx = self.view.index
@@ -197,6 +337,80 @@ class Grounder:
 
 
 _EDGE_PUNCT = ".,;:!?\"'()[]<>-~…。，；：！？"
+
+
+def _in_answer_order(cands: list[Alignment], first: int, after: Optional[Span],
+                     taken: Sequence[Span]) -> Alignment:
+    """The occurrence a model meant: reading on from the previous item of its answer, then from
+    that item's start (overlapping items), then from the chunk start — at each, the first
+    occurrence no earlier item covers; if every one is covered, the first in that order."""
+    starts = [first] if after is None else [after[1], after[0], first]
+    for a in starts:
+        for c in cands:
+            if c.start >= a and not _covered(c, taken):
+                return c
+    for a in starts:
+        for c in cands:
+            if c.start >= a:
+                return c
+    return cands[0]
+
+
+def _covered(al: Alignment, taken: Sequence[Span]) -> bool:
+    n = al.end - al.start
+    return any(min(al.end, e) - max(al.start, s) > n // 2 for s, e in taken)
+
+
+_CLAUSE_END = "。；;！？!?，,、：:）)”’」』…|"
+_SENTENCE_STOP = re.compile(r"[。；;！？!?]|\n")
+#: How far a quote cut off mid-clause is carried on to its sentence end, at most.
+_TAIL_MAX = 300
+
+
+def extend_to_sentence_end(text: str, start: int, end: int, limit: int) -> int:
+    """The end of the sentence a span stops inside, when it stops mid-clause (a model that ran out
+    of breath: "…全年完成培训12" for "…全年完成培训12场次。"); else `end`. A span ending at a clause
+    mark, a line end or `limit` (the end of the text that was sent) is left as it is."""
+    if end >= limit or end <= start or text[end - 1] in _CLAUSE_END or text[end] in _CLAUSE_END \
+            or text[end].isspace():
+        return end
+    m = _SENTENCE_STOP.search(text, end, min(limit, end + _TAIL_MAX))
+    if m is None:
+        return end
+    return m.end() if m.group() != "\n" else m.start()
+
+
+def extend_to_marker(text: str, start: int, end: int) -> int:
+    """The start of the point a span begins in, when the span starts right after that point's
+    enumeration marker ("一是", "（2）", "3、") or its marker and heading phrase ("（一）加强预算
+    管理。"): models often leave those off; LABELING.md keeps them in the quote. Else `start`."""
+    ls = text.rfind("\n", 0, start) + 1
+    if not text[ls:start].strip() or match_marker(text[start:end]) is not None:
+        return start  # opens its line, or has its own marker
+    # where a point may begin: the line start, or after a separator inside the line (run-in
+    # 一是…二是…), no further back than a marker and a heading phrase reach
+    lo = max(ls, start - _MARKER_REACH)
+    begins = [m.start() for m in ENUM_MARK.finditer(text, lo, start)
+              if m.start() > ls and text[m.start() - 1] in ENUM_SEPARATORS]
+    if lo == ls:
+        line = text[ls:start]
+        begins.append(ls + len(line) - len(line.lstrip()))
+    for b in sorted(set(begins), reverse=True):
+        if b >= start:
+            continue
+        mk = match_marker(text[b:end])
+        if mk is None:
+            continue
+        after_mk = b + mk.length
+        if after_mk == start or (after_mk < start and not text[after_mk:start].strip()):
+            return b
+        if after_mk < start:
+            title, rest = split_title(text[after_mk:end])
+            gap = text[after_mk + len(title) + 1:start]
+            if rest and 1 <= len(title) <= _TITLE_MAX and not gap.strip() and "，" not in title:
+                return b
+        return start
+    return start
 
 
 def _clip(window: Optional[tuple[Optional[int], Optional[int]]], n: int) -> tuple[int, int]:
@@ -268,7 +482,10 @@ def ground_items(
         window = (raw.window_start, raw.window_end) if raw.window_start is not None else None
         hint = (raw.start, raw.end) if raw.start is not None and raw.end is not None else None
         answer = (raw.window_start, raw.window_end, raw.pass_)
-        al = g.align(raw.quote, window=window, hint=hint, after=cursors.get(answer) if window else None)
+        if raw.parts and hint is None:  # from a routed chunk: only the text that was sent
+            al = g.place(raw.quote, raw.parts, after=cursors.get(answer))
+        else:
+            al = g.align(raw.quote, window=window, hint=hint, after=cursors.get(answer) if window else None)
         if al is not None:
             cursors[answer] = (al.start, al.end)
         base = {

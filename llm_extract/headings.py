@@ -22,7 +22,7 @@ MARKERS: list[tuple[str, re.Pattern[str], int]] = [
     # decimal outline numbering: "4.2.1 …", "4.2 存在的问题" (before "num", which refuses "4.2")
     ("dec3", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}(?![\d.])\s*"), 3),
     ("dec2", re.compile(rf"^\d{{1,2}}\.\d{{1,2}}(?![\d.%])\s*(?=[^\d\s%])(?![{_UNITS}])"), 2),
-    ("num", re.compile(r"^\d{1,2}\s*(?:[、．]|\.(?!\d))\s*"), 3),
+    ("num", re.compile(r"^\d{1,2}\s*(?:[、．]|\.(?!\d)|\.(?=20\d\d\s*年))\s*"), 3),  # "2.2024年度…" too
     ("rpar", re.compile(r"^\d{1,2}\s*[）)]\s*"), 4),
     # "3 绩效评价结论": a bare number, a space, then a CJK title
     ("dec1", re.compile(rf"^\d{{1,2}}[ \t\u3000]+(?=[\u4e00-\u9fff])(?![{_UNITS}])"), 1),
@@ -34,12 +34,12 @@ MARKERS: list[tuple[str, re.Pattern[str], int]] = [
 
 MD_HEADING = re.compile(r"^(#{1,6})\s*")
 #: Inline enumeration points inside a paragraph: 一是/二是, （1）/(2), ①, 1、/2、 (not decimals), each
-#: right after a sentence end, colon or space. The match is that separator character, so `re` can
-#: scan for it quickly; the point itself starts at match.end().
-ENUM_BREAK = re.compile(
-    rf"[。；;！？!?：:\s]"
-    rf"(?=[{CN_NUM}]{{1,3}}是|其[{CN_NUM}]是|[（(][{CN_NUM}\d]{{1,2}}[）)]|[①-⑳]|\d{{1,2}}[、．](?!\d)|第[{CN_NUM}]+[，,、])"
+#: right after a sentence end, colon or space (one of ENUM_SEPARATORS, which callers check). The
+#: pattern opens with a character class so `re` can skip ahead through text without markers.
+ENUM_MARK = re.compile(
+    rf"[{CN_NUM}]{{1,3}}是|其[{CN_NUM}]是|[（(][{CN_NUM}\d]{{1,2}}[）)]|[①-⑳]|\d{{1,2}}[、．](?!\d)|第[{CN_NUM}]+[，,、]"
 )
+ENUM_SEPARATORS = frozenset("。；;！？!?：: \t\n\r\u3000\xa0")
 
 SENT_END = "。！？!?；;"
 TERMINAL = SENT_END + "：:…”」』）)】"

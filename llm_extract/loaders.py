@@ -7,7 +7,10 @@ the offset space of every extracted item.
 from __future__ import annotations
 
 import codecs
+import io
+import os
 import re
+import zipfile
 from pathlib import Path
 
 from .document import Document, sha256_bytes
@@ -16,17 +19,36 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf"}
 
 
+#: Formats a folder of reports often also holds, which are passed over, and what to do instead.
+_SAVE_AS_DOCX = "open them in Word or WPS and save as .docx"
+_SPREADSHEET = "spreadsheets are not read; save a report kept in one as .docx or .pdf"
+PASSED_OVER = {".doc": _SAVE_AS_DOCX, ".wps": _SAVE_AS_DOCX, ".rtf": _SAVE_AS_DOCX, ".odt": _SAVE_AS_DOCX,
+               ".xls": _SPREADSHEET, ".xlsx": _SPREADSHEET, ".et": _SPREADSHEET}
+
+
+def passed_over_notes(counts: dict[str, int]) -> list[str]:
+    """One line per advice: how many files of which types a folder scan passed over, and why."""
+    by_advice: dict[str, list[str]] = {}
+    for suffix, n in sorted(counts.items()):
+        by_advice.setdefault(PASSED_OVER[suffix], []).append(f"{n} {suffix}")
+    return [f"passed over {', '.join(found)} file(s) (not read): {advice}" for advice, found in by_advice.items()]
+
+
 class LoadError(Exception):
     """A per-file problem a user can act on (bad encoding, scan-only PDF, unsupported type...)."""
 
 
 def load(path: str | Path) -> Document:
-    """Load one report file. Raises LoadError with a plain-language reason."""
+    """Load one report file. Raises LoadError with a plain-language reason.
+
+    `source` is recorded as an absolute path, so a result can be viewed from any directory."""
     p = Path(path)
     if not p.exists():
         raise LoadError("file not found")
     if p.is_dir():
         raise LoadError("is a directory")
+    if not p.is_file():  # reading a FIFO would wait forever for a writer
+        raise LoadError("not a regular file (a FIFO, socket or device); name the report file itself")
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
         raise LoadError(
@@ -49,7 +71,10 @@ def load(path: str | Path) -> Document:
         bad = text.count("\ufffd")
         if bad:
             warnings = (f"{bad} undecodable byte sequence(s) replaced with U+FFFD",)
+        if enc == MIXED:
+            warnings += ("lines in different encodings (UTF-8 and GB18030/GBK), decoded line by line",)
     elif suffix == ".docx":
+        check_docx_size(data)
         text, enc, kind = docx_text(p), None, "docx"
     else:
         text, enc, kind = pdf_text(p), None, "pdf"
@@ -57,7 +82,7 @@ def load(path: str | Path) -> Document:
     if not text.strip():
         raise LoadError("no text found in file")
     return Document(
-        doc_id=p.stem, source=str(path), text=text, sha256=digest, kind=kind, encoding=enc, warnings=warnings
+        doc_id=p.stem, source=os.path.abspath(p), text=text, sha256=digest, kind=kind, encoding=enc, warnings=warnings
     )
 
 
@@ -120,7 +145,43 @@ def decode_text(data: bytes) -> tuple[str, str]:
     text = data.decode("utf-8", errors="replace")
     if text.count("\ufffd") <= max(1, len(data) // 1000) and _is_plausible_text(text):
         return text, "utf-8"
-    raise LoadError("not a text file (binary content or unknown encoding; expected UTF-8, GB18030/GBK or UTF-16)")
+    mixed = _decode_by_line(data)
+    if mixed is not None:
+        return mixed, MIXED
+    sample = data[:20000]
+    if sum(sample.count(b) for b in _CONTROL_BYTES) > max(2, len(sample) // 200):
+        raise LoadError("not a text file (binary content)")
+    raise LoadError("cannot decode the text: it is not UTF-8, GB18030/GBK or UTF-16, not even line by line; "
+                    "save it as UTF-8")
+
+
+#: Bytes no text encoding we read produces outside UTF-16 (control characters but tab/newlines).
+_CONTROL_BYTES = [bytes([b]) for b in (*range(0, 9), 11, *range(14, 32), 127)]
+
+#: `Document.encoding` of a text whose lines are in different encodings.
+MIXED = "utf-8+gb18030"
+
+
+def _decode_by_line(data: bytes) -> str | None:
+    """Text pasted together from files in different encodings: each line in UTF-8, else GB18030.
+    None unless both occur and the result reads as text (few lines undecodable either way)."""
+    lines, utf8, gb, bad = [], 0, 0, 0
+    for raw in data.split(b"\n"):
+        try:
+            line = raw.decode("utf-8")
+            utf8 += not raw.isascii()
+        except UnicodeDecodeError:
+            try:
+                line = raw.decode("gb18030")
+                gb += 1
+            except UnicodeDecodeError:
+                line = raw.decode("utf-8", errors="replace")
+                bad += 1
+        lines.append(line)
+    text = "\n".join(lines)
+    if not (utf8 and gb) or bad > max(1, len(lines) // 100) or not _is_plausible_text(text):
+        return None
+    return text
 
 
 def _nul_parity(data: bytes) -> int:
@@ -162,6 +223,40 @@ def _check_text(text: str) -> str:
     if not _is_plausible_text(text):
         raise LoadError("not a text file (binary content)")
     return text
+
+
+#: Environment variable that raises the limit below, in MB.
+DOCX_LIMIT_ENV = "LLM_EXTRACT_MAX_DOCX_XML_MB"
+#: Default limit on a .docx's uncompressed XML. Parsing costs ~17x the XML's size in memory; a
+#: thousand-page report has ~10 MB, while a zip bomb of 1 MB can expand to hundreds.
+DOCX_XML_LIMIT_MB = 64.0
+
+
+def docx_xml_limit() -> int:
+    """The uncompressed-XML limit in bytes: $LLM_EXTRACT_MAX_DOCX_XML_MB, else the default."""
+    raw = os.environ.get(DOCX_LIMIT_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DOCX_XML_LIMIT_MB
+    except ValueError:
+        mb = DOCX_XML_LIMIT_MB
+    return int((mb if mb > 0 else DOCX_XML_LIMIT_MB) * 1_000_000)
+
+
+def check_docx_size(data: bytes) -> None:
+    """Refuse a .docx whose XML parts expand past the limit, before anything is decompressed.
+    (The sizes are those the zip declares; Python's zipfile never inflates a member past its
+    declared size, so a lying header fails as a corrupt file instead.)"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            xml = sum(i.file_size for i in z.infolist() if i.filename.lower().endswith((".xml", ".rels")))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # python-docx names the breakage
+    limit = docx_xml_limit()
+    if xml > limit:
+        raise LoadError(
+            f".docx expands to {xml / 1e6:.0f} MB of XML, over the {limit / 1e6:g} MB limit (a zip bomb, or a "
+            f"huge document): set {DOCX_LIMIT_ENV} to a larger number of MB to read it anyway"
+        )
 
 
 def docx_text(path: Path) -> str:
@@ -221,7 +316,7 @@ def pdf_text(path: Path) -> str:
     """The PDF's text layer, pages joined by blank lines; scans and encrypted files are LoadErrors."""
     try:
         from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        from pypdf.errors import DependencyError, PdfReadError
     except ImportError as e:  # pragma: no cover - declared dependency
         raise LoadError(f"pypdf is not installed: {e}") from None
     import logging
@@ -239,6 +334,9 @@ def pdf_text(path: Path) -> str:
         pages = [(pg.extract_text() or "") for pg in reader.pages]
     except LoadError:
         raise
+    except DependencyError as e:  # AES needs the `cryptography` package (pypdf[crypto])
+        raise LoadError(f"PDF is AES-encrypted and the 'cryptography' package is missing "
+                        f"(pip install 'pypdf[crypto]'): {e}") from None
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
         raise LoadError(f"not a readable PDF ({type(e).__name__}: {e})") from None
     except Exception as e:  # pypdf raises assorted errors on corrupt input

@@ -76,7 +76,12 @@ class Meta(BaseModel):
     report_date: Optional[str] = None
     self_score: Optional[float] = None
     grade: Optional[str] = None
-    budget: dict[str, Union[float, str]] = Field(default_factory=dict)
+    execution_rate: Optional[float] = Field(
+        None, description="The department's total budget execution rate in % (never a sub-rate such as 基本支出's)."
+    )
+    budget: dict[str, Union[float, str]] = Field(
+        default_factory=dict, description="Budget figures by the report's own labels; amounts in 万元, 单位 says so."
+    )
 
 
 class Stats(BaseModel):

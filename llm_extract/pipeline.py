@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .backends.base import RawItem
+from .backends.base import PartialExtraction, RawItem
 from .document import Document
 from .grounding import ground_items
 from .loaders import load
@@ -39,7 +39,8 @@ def _fast_ground(text: str, raw) -> tuple[list[Item], list]:
         if r.start is not None and r.end is not None and 0 <= r.start < r.end <= len(text) and text[r.start:r.end] == r.quote:
             ok.append(
                 Item(category=r.category, text=r.text or r.quote, quote=r.quote, start=r.start, end=r.end,
-                     section=r.section, alignment="exact", confidence=r.confidence, **{"pass": r.pass_})
+                     section=r.section, alignment=r.alignment or "exact", confidence=r.confidence,
+                     **{"pass": r.pass_})
             )
         else:
             rest.append(r)
@@ -47,7 +48,9 @@ def _fast_ground(text: str, raw) -> tuple[list[Item], list]:
 
 
 async def aextract_document(doc: Document, backend: "Backend", *, keep_ungrounded: bool = False) -> Report:
-    """Extract one loaded document with `backend` (async so LLM calls of many documents overlap)."""
+    """Extract one loaded document with `backend` (async so LLM calls of many documents overlap).
+
+    Raises PartialExtraction (with the incomplete report attached) when some model calls failed."""
     t0 = time.perf_counter()
     st = analyze(doc)
     result = await backend.aextract(doc, st)
@@ -75,7 +78,7 @@ async def aextract_document(doc: Document, backend: "Backend", *, keep_ungrounde
     stats.chars = len(doc.text)
     stats.ungrounded_dropped = dropped
     stats.seconds = round(time.perf_counter() - t0, 4)
-    return Report(
+    report = Report(
         doc_id=doc.doc_id,
         source=doc.source,
         sha256=doc.sha256,
@@ -88,6 +91,10 @@ async def aextract_document(doc: Document, backend: "Backend", *, keep_ungrounde
         stats=stats,
         **build_report_items(items),
     )
+    if result.failed_calls:  # never passed off as the document's result: see PartialExtraction
+        raise PartialExtraction(failed=result.failed_calls, calls=result.calls, last_error=result.last_error,
+                                report=report)
+    return report
 
 
 def extract_document(doc: Document, backend: "Backend", **kw) -> Report:

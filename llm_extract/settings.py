@@ -16,6 +16,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .prompts import DEFAULT_VERSION
+from .redact import public_url
 
 try:  # Python 3.11+
     import tomllib
@@ -57,7 +58,8 @@ class LLMSettings(BaseModel):
     base_url: Optional[str] = Field(None, description="OpenAI-compatible endpoint; None = api.openai.com.")
     api_key: Optional[SecretStr] = Field(None, description="Bearer key; local servers usually accept any.")
     temperature: float = Field(0.0, ge=0, le=2)
-    timeout: float = Field(120.0, gt=0, description="Seconds per HTTP request.")
+    timeout: float = Field(120.0, gt=0, description="Seconds per HTTP request, start to last byte.")
+    max_response_mb: float = Field(8.0, gt=0, description="Largest answer accepted from one LLM call, in MB.")
     max_retries: int = Field(4, ge=0, le=20, description="Retries per call on 429/5xx/timeouts/dropped connections.")
     backoff: float = Field(1.0, ge=0, description="First retry delay in seconds (doubles each retry, jittered).")
     max_backoff: float = Field(60.0, ge=0, description="Longest wait between retries, Retry-After included.")
@@ -155,14 +157,18 @@ class LLMSettings(BaseModel):
             return None
         return self.cache_path or default_cache_path()
 
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * 1_000_000)
+
     def endpoint_label(self) -> str:
-        """The endpoint for messages: base URL or the OpenAI default (never the key)."""
-        return self.base_url or "https://api.openai.com/v1"
+        """The endpoint for messages: base URL (credentials masked) or the OpenAI default."""
+        return public_url(self.base_url) if self.base_url else "https://api.openai.com/v1"
 
     def public_dict(self) -> dict[str, Any]:
         """Settings safe to print or record: the key is reduced to whether one is set."""
         d = self.model_dump(exclude={"api_key"})
         d["api_key"] = "set" if self.api_key is not None else None
+        d["base_url"] = public_url(self.base_url) if self.base_url else None
         return d
 
 

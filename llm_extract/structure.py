@@ -13,24 +13,26 @@ from typing import Optional
 from .document import Document
 from .headings import MD_HEADING, TERMINAL, Marker, match_marker, split_title
 from .tables import Table, find_tables
+from .textview import ARTEFACT, has_artefacts, strip_artefacts
 
 KINDS = ("boilerplate", "budget", "goals", "achievements", "problems", "measures", "mixed", "score", "other")
 
 #: Heading cue words per section kind (checked on the heading text only, never on body text).
 #: Order matters for the non-content kinds: the first that matches wins.
 _CUES: dict[str, tuple[str, ...]] = {
-    "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素"),
-    "measures": ("措施", "改进", "整改", "建议", "下一步", "工作计划", "工作思路", "工作打算", "努力方向",
-                 "拟应用", "意见"),
-    "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值"),
+    "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素", "原因分析"),
+    "measures": ("措施", "改进", "整改", "建议", "下一步", "下步", "工作计划", "工作思路", "打算", "努力方向",
+                 "拟应用", "意见", "对策"),
+    "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值", "指标设定",
+              "目标设置", "指标设置", "建设内容", "建设任务"),
     "achievements": ("主要绩效", "成效", "成绩", "成果", "完成情况", "绩效情况", "履职", "效益", "效果", "产出",
                      "主要工作", "重点工作", "工作开展", "亮点", "工作情况", "实施情况", "取得", "绩效分析",
-                     "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析"),
+                     "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析", "经验", "做法"),
     "score": ("自评结论", "自评结果", "自评得分", "评价结论", "评价结果", "总体评价", "自评等级", "综合评价"),
     "budget": ("预算", "收支", "支出情况", "收入情况", "决算", "资金情况", "经费", "三公", "财务", "资金使用",
                "资金管理", "基础数据"),
-    "boilerplate": ("基本情况", "基本概况", "单位概况", "部门概况", "职能", "职责", "机构设置", "机构情况",
-                    "内设机构", "人员情况", "人员编制", "人员构成", "编制情况", "开展情况", "组织实施", "报送",
+    "boilerplate": ("基本情况", "概况", "立项依据", "立项背景", "项目背景", "职能", "职责", "机构设置", "机构情况",
+                    "内设机构", "人员情况", "人员编制", "人员构成", "编制情况", "开展情况", "报送",
                     "公开", "其他需要说明", "其他说明", "评价依据", "评价方法", "评价对象", "评价范围"),
 }
 #: How the self-evaluation itself was run: boilerplate even when the heading says 工作开展/情况.
@@ -46,6 +48,13 @@ _PROCESS_RX = re.compile("|".join(map(re.escape, _PROCESS_CUES)))
 _CONTENT_KINDS = ("problems", "measures", "goals", "achievements")
 _OTHER_TITLE = re.compile(r"结果(拟)?应用|公开情况|其他需要说明|其他说明|其他事项")
 _FIXING_PROBLEMS = re.compile(r"问题整改|整改问题|整改情况|整改落实")
+#: "基础设施短板加快补齐": a shortfall being made good is a result, not a problem.
+_RESOLVED = re.compile(r"(短板|问题|难题|瓶颈|困难|差距)[^，,；;]{0,4}(补齐|补强|破解|解决|化解|缩小|改善|得到)")
+#: How a project was carried out ("五、组织实施"): its work done when it stands at the top level;
+#: under a self-evaluation heading it is that evaluation's process and inherits boilerplate.
+_IMPLEMENTATION = re.compile(r"组织实施|项目实施|实施管理")
+#: "（三）资金管理情况": how the funds were managed (results), not the budget's figures.
+_FUNDS_MANAGED = re.compile(r"资金管理(情况)?$")
 
 
 def classify_heading(title: str) -> Optional[str]:
@@ -58,11 +67,17 @@ def classify_heading(title: str) -> Optional[str]:
     found = [k for k, rx in _CUE_RX.items() if rx.search(t)]
     if not found and not _SCORE_OVERRIDE.search(t):
         return None
+    if "problems" in found and _RESOLVED.search(t):
+        return "achievements"
+    if found == ["budget"] and _FUNDS_MANAGED.search(t):
+        return "achievements"
     if _OTHER_TITLE.search(t):
         return "other"  # how results will be used/published: only cued sentences are items
     if _RESULT_OF_GOALS.search(t):  # "绩效目标完成情况" reports results, not goals
         t = _RESULT_OF_GOALS.sub("完成情况", t)
         found = [k for k, rx in _CUE_RX.items() if rx.search(t)]
+    elif "goals" in found and "achievements" in found and not _CUE_RX["achievements"].search(_CUE_RX["goals"].sub("", t)):
+        found.remove("achievements")  # "部门整体绩效目标": 整体绩效 is part of the goal phrase
     content = [k for k in found if k in _CONTENT_KINDS]
     if "problems" in content and "measures" in content:
         if _FIXING_PROBLEMS.search(t):
@@ -85,8 +100,18 @@ def classify_heading(title: str) -> Optional[str]:
 
 #: Headings that state a shortfall are problem points, whatever else they mention.
 _SHORTFALL_TITLE = re.compile(
-    r"未完成|未达到|未达标|不够|不足|滞后|偏低|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
+    r"未完成|未达到|未达标|不够|不足|滞后|偏低|偏慢|缓慢|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
 )
+#: A heading that only names the section ("存在的不足", "主要问题"), not one shortfall.
+_GENERIC_PROBLEMS = re.compile(r"存在|主要问题|问题及|问题和|问题$|不足$|^不足|原因")
+
+
+def is_shortfall_point(title: str) -> bool:
+    """A point's heading that states one shortfall ("（二）高标准农田建设项目验收和管护滞后")."""
+    t = "".join(title.split()).strip("*#")
+    return bool(_SHORTFALL_TITLE.search(t)) and not _GENERIC_PROBLEMS.search(t)
+
+
 #: "绩效目标完成情况", "目标实现情况": results against the goals.
 _RESULT_OF_GOALS = re.compile(r"(绩效)?目标(的)?(完成|实现|达成)")
 
@@ -122,6 +147,9 @@ class Block:
     title: str = ""
     title_kind: Optional[str] = None
     table: Optional[Table] = None
+    #: Page furniture lines ("— 3 —", a running header) inside the paragraph: kept in its span so
+    #: offsets stay whole, but never inside an item's quote.
+    holes: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -222,18 +250,22 @@ def analyze(doc: Document | str) -> Structure:
     stack: list[int] = [0]  # open section indices
 
     # iterate lines outside tables
-    furniture = page_furniture(text)
+    furniture, wrap = page_furniture(text)
+    artefacts = has_artefacts(text)
+    holes: list[tuple[int, int]] = []  # furniture lines since the open paragraph's last line
     table_iter = iter(tables)
     next_table = next(table_iter, None)
     pos = 0
     para: Optional[Block] = None
     last_line_ends_open = False
+    last_line_full = False  # ended a sentence exactly at the hard-wrap width: may go on
 
     def close_para() -> None:
         nonlocal para
         if para is not None:
             st.blocks.append(para)
             para = None
+        holes.clear()
 
     n = len(text)
     while pos <= n:
@@ -251,9 +283,13 @@ def analyze(doc: Document | str) -> Structure:
             nl = next_table.start - 1 if next_table.start > pos else nl
         line = text[pos:nl]
         stripped = line.strip()
+        if artefacts:
+            stripped = strip_artefacts(stripped)  # read the line as if "[bookmark: _GoBack]" were not there
         if not stripped or stripped in furniture:
             # blank, or a running page header/footer of a PDF export: transparent, so a paragraph
-            # broken by a page break stays one paragraph (its quote keeps the header verbatim)
+            # broken by a page break stays one paragraph (the furniture becomes one of its holes)
+            if stripped and para is not None:
+                holes.append((pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())))
             pos = nl + 1
             continue
         lead = len(line) - len(line.lstrip())
@@ -281,21 +317,34 @@ def analyze(doc: Document | str) -> Structure:
             style, title, mk = cand
             sec = _open_section(st, stack, style, title, ls, le)
             st.blocks.append(Block("heading", ls, le, sec.index, marker=mk, title=title))
-            last_line_ends_open = False
+            last_line_ends_open = last_line_full = False
         else:
             mk = line_mk if unbolded is stripped else match_marker(stripped)
-            joinable = para is not None and last_line_ends_open and mk is None
+            joinable = para is not None and mk is None and (last_line_ends_open or (last_line_full and lead == 0))
             if joinable:
                 para.end = le
+                para.holes.extend(holes)
+                holes.clear()
             else:
                 close_para()
                 para = Block("para", ls, le, stack[-1], marker=mk)
                 _inline_title(para, stripped, mk)
             last_line_ends_open = not stripped.endswith(tuple(TERMINAL))
+            last_line_full = wrap > 0 and len(stripped) >= wrap
         pos = nl + 1
     close_para()
+    if artefacts:
+        _artefact_holes(st)
     _finish(st)
     return st
+
+
+def _artefact_holes(st: Structure) -> None:
+    """Word-export artefacts inside paragraphs become holes, like page furniture: no item holds one."""
+    for b in st.blocks:
+        if b.kind == "para":
+            b.holes.extend(m.span() for m in ARTEFACT.finditer(st.text, b.start, b.end))
+            b.holes.sort()
 
 
 _PAGE_NUMBER = re.compile(
@@ -304,16 +353,24 @@ _PAGE_NUMBER = re.compile(
 )
 
 
-def page_furniture(text: str) -> set[str]:
+def page_furniture(text: str) -> tuple[set[str], int]:
     """Lines that are page furniture in a PDF export: page numbers ("— 3 —", "第 3 页 共 8 页")
-    and short lines repeated on at least three pages (running headers such as the report title)."""
+    and short lines repeated on at least three pages (running headers such as the report title);
+    and the hard-wrap width of PDF text (0 when lines are not hard-wrapped), see _wrap_width."""
     counts: dict[str, int] = {}
     out: set[str] = set()
+    open_lengths: list[int] = []
+    n_lines = 0
     for raw in text.split("\n"):
         if raw[:1] == "\t":  # table cells repeat by nature
             continue
         line = raw.strip()
-        if not line or len(line) > 40:
+        if not line:
+            continue
+        n_lines += 1
+        if line[-1] not in TERMINAL and len(line) >= 12:
+            open_lengths.append(len(line))
+        if len(line) > 40:
             continue
         if _PAGE_NUMBER.match(line):
             out.add(line)
@@ -323,7 +380,18 @@ def page_furniture(text: str) -> set[str]:
         line for line, n in counts.items()
         if n >= 3 and len(line) >= 6 and not match_marker(line) and not re.search(r"[。；;：:]$", line) and "\t" not in line
     )
-    return out
+    return out, _wrap_width(open_lengths, n_lines)
+
+
+def _wrap_width(open_lengths: list[int], n_lines: int) -> int:
+    """The length from which a line of hard-wrapped PDF text is "full": most lines stop
+    mid-sentence at about the same length, so a line of that length ending in 。 may be a
+    sentence that happened to end at the margin, its paragraph going on below. 0: not wrapped."""
+    if len(open_lengths) < 8 or len(open_lengths) < 0.4 * n_lines:
+        return 0
+    lengths = sorted(open_lengths)
+    lo, hi = lengths[len(lengths) // 5], lengths[(len(lengths) * 4) // 5]
+    return lo if hi - lo <= max(3, hi // 8) else 0
 
 
 def _unbold(line: str) -> str:
@@ -356,11 +424,15 @@ def _next_marker_style(text: str, pos: int, limit: int) -> Optional[str]:
     return "end" if limit >= len(text) else None
 
 
+#: A short opening sentence with a subject ("本报告在…公开。", "我局…") is a statement, not a title.
+_SUBJECT = re.compile(r"(?:本|我|该|经|根据|按照|对照)")
+
+
 def _inline_title(block: Block, line: str, mk: Optional[Marker]) -> None:
     """Record a short heading phrase opening a paragraph ("（一）机构设置：…", "2. 人员情况。…")."""
     body = line[mk.length:] if mk else line
     title, rest = split_title(body)
-    if rest and 1 <= len(title) <= _INLINE_TITLE_MAX and not _CLAUSE_MARK.search(title):
+    if rest and 1 <= len(title) <= _INLINE_TITLE_MAX and not _CLAUSE_MARK.search(title) and not _SUBJECT.match(title):
         block.title = title
         block.title_kind = classify_heading(title)
 
@@ -425,12 +497,15 @@ def _finish(st: Structure) -> None:
     """Section ends, inherited kinds and heading paths."""
     secs = st.sections
     n = len(st.text)
-    for s in secs[1:]:
+    # A section ends where the next section of its level or higher starts. One pass with a stack
+    # of still-open sections (levels strictly rising) keeps this linear in the number of headings.
+    open_: list[Section] = []
+    for t in secs[1:]:
+        while open_ and open_[-1].level >= t.level:
+            open_.pop().end = t.start
+        open_.append(t)
+    for s in open_:
         s.end = n
-        for t in secs[s.index + 1:]:
-            if t.level <= s.level:
-                s.end = t.start
-                break
     for s in secs:
         if s.parent is None:
             s.kind = s.own_kind or "other"
@@ -438,9 +513,14 @@ def _finish(st: Structure) -> None:
             continue
         p = secs[s.parent]
         s.kind = s.own_kind or p.kind
+        if s.own_kind is None and p.parent is None and _IMPLEMENTATION.search(s.title):
+            s.kind = "achievements"
         if s.own_kind == "budget" and p.kind in ("achievements", "score"):
             # "预算执行情况" inside a performance analysis reports results, not the budget tables
             s.kind = "achievements"
+        elif s.own_kind in ("budget", "boilerplate") and p.kind in ("problems", "measures", "mixed"):
+            # "（一）预算执行方面" under 存在的问题: a problem point named by its topic
+            s.kind = p.kind
         s.path = (*p.path, s.title)
 
 

@@ -6,6 +6,7 @@ replaces Document.text: callers search or read the view and translate hits back 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -87,3 +88,17 @@ def trim_spans(text: str, spans) -> list[tuple[int, int]]:
         if e > s:
             out.append((s, e))
     return out
+
+
+#: Word-export artefacts that are not report text: "[bookmark: _GoBack]" (text exports) and
+#: pandoc's empty anchors "[]{#_GoBack .anchor}". They are never part of a heading, item or cell.
+ARTEFACT = re.compile(r"\[bookmark:[^\]\n]{0,80}\]|\[\]\{#[^}\n]{0,80}\}|\{#_GoBack[^}\n]{0,40}\}")
+
+
+def has_artefacts(text: str) -> bool:
+    """Cheap test before any artefact scan: most texts have none."""
+    return "[bookmark:" in text or "{#" in text
+
+
+def strip_artefacts(s: str) -> str:
+    return ARTEFACT.sub("", s).strip() if has_artefacts(s) else s

@@ -225,6 +225,15 @@ def _numbered(texts: Sequence[str], limit: int = 400) -> str:
     return "\n".join(f"[{i}] {' '.join(t.split())[:limit]}" for i, t in enumerate(texts, 1))
 
 
+class LLMCallError(Exception):
+    """A failed model call whose message is already fit to show (the CLI's model raises it with
+    secrets masked)."""
+
+
+def _why(e: Exception) -> str:
+    return str(e) if isinstance(e, LLMCallError) else f"{type(e).__name__}: {e}"
+
+
 def _ask(model: Any, schema: type[BaseModel], prompt: str) -> BaseModel:
     """One structured call; accepts a schema instance or a dict back (LangChain returns either)."""
     answer = model.with_structured_output(schema).invoke([("human", prompt)])
@@ -253,7 +262,7 @@ def llm_themes(
         try:
             answer = _ask(model, ThemeChoices, prompt)
         except Exception as e:  # any provider/validation failure: keep keyword themes for this batch
-            warnings.append(f"LLM theme assignment failed for items {lo + 1}-{lo + len(batch)} ({type(e).__name__}: {e}); keyword themes kept")
+            warnings.append(f"LLM theme assignment failed for items {lo + 1}-{lo + len(batch)} ({_why(e)}); keyword themes kept")
             continue
         bad = 0
         for choice in answer.assignments:
@@ -277,7 +286,7 @@ def llm_summary(theme: Theme, problems: Sequence[str], model: Any) -> tuple[Opti
     try:
         answer = _ask(model, ThemeSummaryAnswer, prompt)
     except Exception as e:
-        return None, [], f"LLM summary for theme '{theme.id}' failed ({type(e).__name__}: {e})"
+        return None, [], f"LLM summary for theme '{theme.id}' failed ({_why(e)})"
     cited = sorted({i - 1 for i in answer.cited if 1 <= i <= len(problems)})
     text = " ".join(answer.summary.split())
     if not cited or not text:

@@ -70,7 +70,8 @@ def render_view(
     """HTML for one result (a Report or the path of its JSON); written to `out` when given.
 
     The source text comes from `text`, else from `source`, else from the file named in the
-    result (tried as given, then beside the JSON file). Raises ViewError when it cannot be found.
+    result (tried as given, then beside the JSON file) when its sha256 matches. Raises ViewError
+    when it cannot be found.
     """
     json_path: Optional[Path] = None
     if isinstance(report, Report):
@@ -102,24 +103,48 @@ def render_view(
 
 
 def _load_source(rep: Report, json_path: Optional[Path], source: Union[str, Path, None]) -> tuple[str, str]:
+    """The source text: the file given with --source (shown even if it changed, with a note), else
+    the file the result names — but only if it is the very file extracted (same sha256): a result
+    is data, and must not make the page embed whatever local file it names."""
     if source is not None:
-        candidates = [Path(source)]
-    else:
-        src = Path(rep.source)
-        candidates = [src]
-        if json_path is not None and not src.is_absolute():
-            candidates += [json_path.parent / src, json_path.parent / src.name]
+        return _read(rep, Path(source))
+    candidates = _candidates(Path(rep.source), json_path)
+    changed: list[Path] = []
     for c in candidates:
         if c.is_file():
-            try:
-                doc = load(c)
-            except LoadError as e:
-                raise ViewError(f"cannot read the source of '{rep.doc_id}' ({c}): {e}") from None
-            return doc.text, doc.sha256
-    tried = ", ".join(str(c) for c in dict.fromkeys(candidates))
+            text, sha = _read(rep, c)
+            if sha == rep.sha256:
+                return text, sha
+            changed.append(c)
+    if changed:
+        raise ViewError(
+            f"the source of '{rep.doc_id}' ({changed[0]}) is not the file this result was extracted from "
+            "(its sha256 differs); pass --source FILE to view the result over that file anyway"
+        )
+    tried = ", ".join(str(c) for c in candidates)
     raise ViewError(
         f"source file of '{rep.doc_id}' not found (tried: {tried}); pass the file with --source PATH (or text=...)"
     )
+
+
+def _candidates(src: Path, json_path: Optional[Path]) -> list[Path]:
+    """Where the source may be: as recorded; for a relative path (results of older versions, which
+    recorded it relative to where `extract` ran), under each folder above the result too (the
+    usual `-o out` is a child of that folder); and beside the result."""
+    found = [src]
+    if json_path is not None:
+        if not src.is_absolute():
+            found += [d / src for d in json_path.resolve().parent.parents]
+        found.append(json_path.parent / src.name)
+    return list(dict.fromkeys(found))
+
+
+def _read(rep: Report, path: Path) -> tuple[str, str]:
+    try:
+        doc = load(path)
+    except LoadError as e:
+        raise ViewError(f"cannot read the source of '{rep.doc_id}' ({path}): {e}") from None
+    return doc.text, doc.sha256
 
 
 def lay_out(rep: Report, text: str) -> Layout:

@@ -10,7 +10,8 @@ LangChain) to work: plain content, `response_format` json_schema/json_object, an
 
 Queued actions are consumed one per request, in order; when the queue is empty the default
 responder answers: the "oracle" (every gold quote found in the request's excerpt, optionally
-perturbed the way models perturb Chinese text), or an empty item list. `responder=` overrides it.
+perturbed the way models perturb Chinese text; with `noise=` a noisy model making real models'
+mistakes at that rate, see noisy_model.py), or an empty item list. `responder=` overrides it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from llm_extract.chunking import PART_SEPARATOR
 from llm_extract.gold import find_in_order
+from noisy_model import NoisyModel
 
 EXCERPT = re.compile(r"<report_excerpt>\n?(.*?)\n?</report_excerpt>", re.S)
 
@@ -108,12 +110,18 @@ class Oracle:
     def answer(self, excerpt: str) -> dict:
         """Items of an excerpt; one made of parts ("……" where text was left out) is read part by
         part, each an exact slice of its report."""
-        items: list[dict] = []
-        for part in excerpt.split(PART_SEPARATOR):
-            items.extend(self._answer_part(part)["items"])
-        return {"items": items}
+        return {"items": [{"category": c, "quote": perturb(q, self.perturb)} for _, c, q in self.located(excerpt)]}
 
-    def _answer_part(self, excerpt: str) -> dict:
+    def located(self, excerpt: str) -> list[tuple[int, str, str]]:
+        """(offset in the excerpt, category, quote) of every gold item in it, in reading order."""
+        out: list[tuple[int, str, str]] = []
+        at = 0
+        for part in excerpt.split(PART_SEPARATOR):
+            out.extend((at + pos, c, q) for pos, c, q in self._answer_part(part))
+            at += len(part) + len(PART_SEPARATOR)
+        return out
+
+    def _answer_part(self, excerpt: str) -> list[tuple[int, str, str]]:
         best: list[tuple[int, str, str]] = []
         best_cover = -1
         for text, items, spans in self.docs:
@@ -124,7 +132,7 @@ class Oracle:
             if cover > best_cover:
                 best, best_cover = found, cover
         best.sort(key=lambda t: t[0])
-        return {"items": [{"category": c, "quote": perturb(q, self.perturb)} for _, c, q in best]}
+        return best
 
     def _in_text(self, text: str, items: list[dict], spans: list, excerpt: str):
         at = text.find(excerpt)
@@ -208,8 +216,16 @@ class MockOpenAIServer:
         latency: float = 0.0,
         api_key: Optional[str] = None,
         responder: Optional[Callable[[dict], Any]] = None,  # body -> content | Action | None (default)
+        noise: Optional[float] = None,
+        seed: int = 0,
+        noise_kinds: Optional[Iterable[str]] = None,
     ):
         self.oracle = Oracle(oracle, perturb=perturb, partial=partial) if oracle is not None else None
+        #: with `noise` (a rate, e.g. 0.07) the oracle answers as a noisy model (tests/noisy_model.py)
+        self.noisy = None
+        if noise and self.oracle is not None:
+            self.noisy = NoisyModel(self.oracle, rate=noise, seed=seed,
+                                    **({"kinds": noise_kinds} if noise_kinds is not None else {}))
         self.latency = latency
         self.api_key = api_key
         self.responder = responder
@@ -287,6 +303,8 @@ class MockOpenAIServer:
     def default_content(self, body: dict) -> str:
         if self.oracle is not None:
             ex = excerpt_of(body)
+            if self.noisy is not None:  # seeded by the whole user message: pass 2 errs differently
+                return json.dumps(self.noisy.answer(ex or "", last_user_message(body)), ensure_ascii=False)
             return json.dumps(self.oracle.answer(ex or ""), ensure_ascii=False)
         return json.dumps({"items": []})
 
@@ -441,6 +459,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     ap.add_argument("--gold", type=Path, help="folder of gold <doc_id>.json files: answer as the oracle")
     ap.add_argument("--reports", type=Path, help="folder of the reports the gold is about (precise oracle)")
     ap.add_argument("--perturb", choices=["nobreaks", "halfwidth", "both"], help="perturb oracle quotes")
+    ap.add_argument("--noise", type=float, help="answer as a noisy model making each mistake at this rate")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the noisy model")
     args = ap.parse_args(argv)
     oracle = None
     if args.gold:
@@ -458,7 +478,8 @@ def main(argv: Optional[list[str]] = None) -> None:
             if data.get("doc_id") in texts:
                 data["text"] = texts[data["doc_id"]]
             oracle.append(data)
-    srv = MockOpenAIServer(oracle=oracle, perturb=args.perturb, latency=args.latency).start()
+    srv = MockOpenAIServer(oracle=oracle, perturb=args.perturb, latency=args.latency, noise=args.noise,
+                           seed=args.seed).start()
     print(srv.base_url, flush=True)
     try:
         sys.stdin.read()  # serve until the parent closes our stdin

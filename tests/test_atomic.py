@@ -66,3 +66,25 @@ def test_the_written_json_is_the_report_contract(tmp_path):
     again.stats.seconds = report.stats.seconds
     assert written == report.to_json().encode("utf-8")
     assert report.to_json() == again.to_json()
+
+
+def test_a_long_file_name_still_gets_its_result(tmp_path):
+    # 80 Chinese characters = 240 bytes: the name fits the 255-byte limit, name + temp suffix did not
+    stem = ("某某县卫生健康局二〇二四年度部门整体支出绩效自评报告" * 4)[:80]
+    assert 235 < len(stem.encode()) <= 250
+    src = tmp_path / f"{stem}.md"
+    src.write_bytes((REPORTS / "yiyang_2024.md").read_bytes())
+    out = tmp_path / "out"
+    outcomes = run_batch([src], out, RulesBackend())
+    assert [o.status for o in outcomes] == ["ok"], outcomes[0].error
+    assert (out / f"{stem}.json").is_file()
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_temp_names_of_long_targets_stay_distinct(tmp_path):
+    a, b = tmp_path / ("甲" * 80 + "一.json"), tmp_path / ("甲" * 80 + "二.json")
+    with atomic_path(a) as ta, atomic_path(b) as tb:
+        assert len(ta.name.encode()) <= 255 and ta.name != tb.name
+        ta.write_text("a")
+        tb.write_text("b")
+    assert a.read_text() == "a" and b.read_text() == "b"

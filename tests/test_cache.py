@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_extract.backends.base import PartialExtraction
 from llm_extract.backends.openai_backend import OpenAIBackend
 from llm_extract.cache import CacheError, ResponseCache, cache_key
 from llm_extract.document import Document
@@ -65,11 +66,28 @@ def test_default_location_follows_xdg_cache_home(tmp_path, monkeypatch):
     assert LLMSettings.load({"cache_path": tmp_path / "mine.db"}, None, environ={}).resolved_cache_path() == tmp_path / "mine.db"
 
 
-def test_unusable_cache_file_is_a_clear_error(tmp_path):
-    bad = tmp_path / "junk.sqlite3"
-    bad.write_bytes(b"this is not a database" * 100)
+def test_unusable_cache_path_is_a_clear_error(tmp_path):
+    bad = tmp_path / "a-folder.sqlite3"
+    bad.mkdir()
     with pytest.raises(CacheError, match="cannot open response cache"):
         ResponseCache(bad)
+
+
+def test_a_damaged_cache_file_is_set_aside_and_costs_requests_not_the_run(tmp_path):
+    db = tmp_path / "responses.sqlite3"
+    with MockOpenAIServer(oracle=GOLD) as srv:
+        first = _run(_backend(srv, db))
+        n = len(srv.chat_requests)
+        db.write_bytes(b"this is not a database" * 100)  # overwritten, truncated, a bad copy...
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        again = _run(_backend(srv, db))
+        assert len(srv.chat_requests) == 2 * n  # asked again, once
+        assert [i.model_dump() for i in again.items()] == [i.model_dump() for i in first.items()]
+        _run(_backend(srv, db))  # and the fresh cache serves the next run
+        assert len(srv.chat_requests) == 2 * n
+    aside = list(tmp_path.glob("responses.sqlite3.damaged-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
 
 
 def test_concurrent_threads_and_tasks_share_one_cache(tmp_path):
@@ -149,8 +167,11 @@ def test_only_failed_chunks_are_requested_again(tmp_path):
         return status(500) if "持续推进信息化建设" in (excerpt_of(body) or "") else None
 
     with MockOpenAIServer(oracle=GOLD, responder=fail_long) as srv:
-        first = _run(_backend(srv, db, max_retries=0, max_chunk_tokens=300), doc)
-        assert first.stats.failed_calls >= 1 and first.stats.chunks > first.stats.failed_calls
+        with pytest.raises(PartialExtraction) as partial:
+            _run(_backend(srv, db, max_retries=0, max_chunk_tokens=300), doc)
+        first = partial.value.report  # what the good calls found travels with the error
+        assert partial.value.failed == first.stats.failed_calls >= 1
+        assert first.stats.chunks > first.stats.failed_calls
         srv.reset()
         srv.responder = None
         second = _run(_backend(srv, db, max_chunk_tokens=300), doc)

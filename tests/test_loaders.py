@@ -3,7 +3,9 @@ LoadError naming its reason, never a crash."""
 
 from __future__ import annotations
 
+import os
 import random
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,82 @@ def test_pdf_with_only_an_owner_password_still_loads(tmp_path):
     p = tmp_path / "owner_only.pdf"
     _encrypted_pdf(p, "")
     assert "青山县卫生健康局" in load(p).text
+
+
+# --- limits and odd inputs (issue 9) ----------------------------------------------------------
+
+def _docx_with_xml(path: Path, xml_bytes: int) -> None:
+    """A valid .docx whose body holds `xml_bytes` of highly compressible XML (a small zip bomb)."""
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("存在问题")
+    d.save(str(path))
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    body = parts["word/document.xml"]
+    filler = b"<w:p><w:r><w:t>" + b"a" * (xml_bytes // 2) + b"</w:t></w:r></w:p>"
+    parts["word/document.xml"] = body.replace(b"<w:sectPr", filler + b"<w:sectPr", 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+
+
+def test_docx_expanding_past_the_xml_limit_is_refused_with_how_to_raise_it(tmp_path, monkeypatch):
+    p = tmp_path / "bomb.docx"
+    _docx_with_xml(p, 3_000_000)
+    assert p.stat().st_size < 100_000  # small on disk, large once inflated
+    monkeypatch.setenv("LLM_EXTRACT_MAX_DOCX_XML_MB", "1")
+    with pytest.raises(LoadError) as e:
+        load(p)
+    msg = str(e.value)
+    assert "MB of XML" in msg and "1 MB limit" in msg and "LLM_EXTRACT_MAX_DOCX_XML_MB" in msg
+    monkeypatch.setenv("LLM_EXTRACT_MAX_DOCX_XML_MB", "10")  # raised: the same file reads
+    assert load(p).text.startswith("存在问题")
+
+
+def test_docx_xml_limit_has_a_default(monkeypatch):
+    from llm_extract.loaders import DOCX_XML_LIMIT_MB, docx_xml_limit
+
+    monkeypatch.delenv("LLM_EXTRACT_MAX_DOCX_XML_MB", raising=False)
+    assert docx_xml_limit() == DOCX_XML_LIMIT_MB * 1_000_000
+    monkeypatch.setenv("LLM_EXTRACT_MAX_DOCX_XML_MB", "nonsense")
+    assert docx_xml_limit() == DOCX_XML_LIMIT_MB * 1_000_000
+
+
+def test_aes_pdf_with_only_an_owner_password_loads(tmp_path):
+    from pypdf import PdfWriter
+
+    p = tmp_path / "aes.pdf"
+    w = PdfWriter(clone_from=str(SYN / "qingshan_2023_pdf.pdf"))
+    w.encrypt("", owner_password="owner-secret", algorithm="AES-256")
+    with open(p, "wb") as fh:
+        w.write(fh)
+    assert "青山县卫生健康局" in load(p).text
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    p = tmp_path / "pipe.txt"
+    os.mkfifo(p)
+    with pytest.raises(LoadError, match="not a regular file"):
+        load(p)
+
+
+def test_mixed_encoding_text_is_decoded_line_by_line_not_called_binary(tmp_path):
+    utf8 = "一、部门基本情况\n我局负责全县卫生健康工作。\n".encode("utf-8")
+    gbk = "二、存在问题\n村医老龄化现象突出。\n".encode("gbk")
+    p = tmp_path / "mixed.txt"
+    p.write_bytes(utf8 + gbk)
+    doc = load(p)
+    assert doc.text == "一、部门基本情况\n我局负责全县卫生健康工作。\n二、存在问题\n村医老龄化现象突出。\n"
+    assert any("line by line" in w for w in doc.warnings)
+
+
+def test_undecodable_text_is_not_called_binary(tmp_path):
+    p = tmp_path / "odd.txt"
+    # bytes no supported encoding reads (0xFF), among ordinary text: no control characters
+    p.write_bytes("报告 \xff\xfe 正文\n".encode("utf-8").replace(b"\xc3\xbf\xc3\xbe", b"\xff\xfe") * 50)
+    with pytest.raises(LoadError) as e:
+        load(p)
+    assert "binary" not in str(e.value) and "UTF-8" in str(e.value)

@@ -32,6 +32,11 @@ class RawItem(BaseModel):
     #: searches there first, then the whole document.
     window_start: Optional[int] = None
     window_end: Optional[int] = None
+    #: The [start, end) spans of the window that were actually sent (a routed chunk's parts): a
+    #: quote is placed only there, never in text routing left out.
+    parts: Optional[list[tuple[int, int]]] = None
+    #: How a backend that placed the quote itself did it (start/end then index it exactly).
+    alignment: Optional[str] = None
     confidence: Optional[float] = None
     pass_: Optional[int] = None
 
@@ -44,10 +49,27 @@ class BackendResult(BaseModel):
     #: Metadata the backend found beyond the rule-based meta (fields set here win).
     meta: Optional[Meta] = None
     stats: Stats = Field(default_factory=Stats)
+    #: Model calls made for the document and how many of them failed for good (retries and re-asks
+    #: exhausted). A result with failed calls is incomplete: the pipeline refuses to pass it off as
+    #: finished (see PartialExtraction).
+    calls: int = 0
+    failed_calls: int = 0
+    last_error: Optional[str] = None
 
 
 class BackendError(Exception):
     """A document-level backend failure (every call failed, endpoint unreachable, auth...)."""
+
+
+class PartialExtraction(BackendError):
+    """Some, not all, of a document's model calls failed for good. What the others found is in
+    `report`, but it is not the document's result: a batch does not write it, so a rerun redoes the
+    document (asking only for the failed calls when the response cache is on)."""
+
+    def __init__(self, *, failed: int, calls: int, last_error: Optional[str], report=None):
+        self.failed, self.calls, self.last_error, self.report = failed, calls, last_error, report
+        super().__init__(f"{failed} of {calls} model calls failed"
+                         + (f"; last error: {last_error}" if last_error else ""))
 
 
 @runtime_checkable

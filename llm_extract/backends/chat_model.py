@@ -18,17 +18,24 @@ result is the same each time; this subclass does them once and otherwise leaves 
   JSON body after the transform) with `messages=[]` keeping their place: the body sent is
   byte-for-byte the same. (LiteLLM, BerriAI/litellm#29769, and Hermes Agent,
   NousResearch/hermes-agent#112231, bypass the transform the same way.)
+
+One behaviour differs: an answer that stopped at the output-token limit (finish_reason=length)
+but whose JSON is complete is used, not rejected as `parse` does.
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any, Optional
 
+import openai
 from langchain_core.outputs import ChatResult
 from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
+
+from .http_client import AnswerError
 
 
 @lru_cache(maxsize=32)
@@ -74,6 +81,32 @@ class LeanChatOpenAI(ChatOpenAI):
 
     async def _agenerate(self, messages: Any, stop: Optional[list[str]] = None, run_manager: Any = None,
                          **kwargs: Any) -> ChatResult:
+        schema = kwargs.get("response_format")
+        try:
+            return await self._agenerate_format(messages, stop, run_manager, **kwargs)
+        except openai.LengthFinishReasonError as e:
+            # The SDK's `parse` rejects every answer that stopped at the token limit, even one
+            # whose JSON is complete; take such an answer, and name the limit for one that is not.
+            return self._answer_at_length(e.completion, schema)
+
+    def _answer_at_length(self, completion: Any, schema: Any) -> ChatResult:
+        content = completion.choices[0].message.content if completion.choices else None
+        try:
+            json.loads(content or "")
+        except ValueError:
+            tokens = getattr(completion.usage, "completion_tokens", None)
+            raise AnswerError(
+                f"the model's answer was cut off at its output limit{f' ({tokens} tokens)' if tokens else ''} "
+                "before its JSON was complete (finish_reason=length); a smaller --max-chunk-tokens "
+                "asks for less per call") from None
+        result = self._create_chat_result(completion)
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            for gen in result.generations[:1]:
+                gen.message.additional_kwargs["parsed"] = schema.model_validate_json(content)
+        return result
+
+    async def _agenerate_format(self, messages: Any, stop: Optional[list[str]] = None, run_manager: Any = None,
+                                **kwargs: Any) -> ChatResult:
         schema = kwargs.get("response_format")
         fmt = strict_response_format(schema) if isinstance(schema, type) and issubclass(schema, BaseModel) else None
         if fmt is None:

@@ -13,7 +13,8 @@ on 5xx/timeouts/dropped connections, and stop everything at once on a fatal endp
 (401/403, unknown model, unreachable host) with one clear message instead of one per chunk.
 Output that fails schema validation is re-asked with the validation error.
 
-The API key is only handed to the HTTP client; every message we produce goes through `redact`.
+The API key is only handed to the HTTP client; every message we produce goes through `redact`, and
+every model answer is scrubbed of secrets before it is used or cached (a model can echo the key).
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ from pydantic import ValidationError
 
 from ..cache import CacheError, ResponseCache, cache_key
 from ..chunking import Chunk, chunk_document, layout_read_tables
-from ..grounding import Grounder, display_text
+from ..answers import AnswerReader
 from ..models import Item, Stats
 from ..pricing import Price, price_for
 from ..prompts import PromptSet, load_prompts
+from ..redact import Redactor
 from ..settings import LLMSettings
 from ..tokens import count_tokens, ensure_offline_tiktoken
 from .base import BackendError, BackendResult, RawItem
+from .http_client import AnswerError, build_async_client
 from .llm_schema import Extraction
 from .rules import table_block_items
 
@@ -53,8 +56,6 @@ if TYPE_CHECKING:
 
 #: Models that reject a temperature parameter (reasoning models).
 _NO_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
-_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]{6,}")
-_BEARER = re.compile(r"(Bearer\s+)\S+", re.I)
 
 
 class EndpointError(BackendError):
@@ -125,6 +126,7 @@ class OpenAIBackend:
         self.cache = cache
         self.limiter = RateLimiter(settings.rps)
         self._secret = settings.api_key.get_secret_value() if settings.api_key else None
+        self.redact = Redactor.for_settings(settings)
         self._fatal: Optional[EndpointError] = None
         self._ever_ok = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -158,6 +160,12 @@ class OpenAIBackend:
 
     # -- public API --------------------------------------------------------------------------
 
+    @property
+    def docs_in_flight(self) -> int:
+        """Documents a batch keeps open so that `concurrency` requests can be in flight: a document
+        may need a single call, so one per request, plus a few being loaded, routed or written."""
+        return self.settings.concurrency + 4
+
     def chunks_for(self, doc: "Document", structure: "Structure") -> list[Chunk]:
         s = self.settings
         return chunk_document(doc.text, structure, max_tokens=s.max_chunk_tokens, route=s.route, model=s.model)
@@ -186,30 +194,12 @@ class OpenAIBackend:
         self._check_fatal()
         items: list[RawItem] = []
         failures = [r for r in results if isinstance(r, BaseException)]
-        grounder = Grounder(doc.text)
+        reader = AnswerReader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
         for (chunk, pass_no), r in zip(jobs, results):
-            if isinstance(r, BaseException):
-                continue
-            prev = None
-            for it in r.items:
-                # Place each quote in reading order within its chunk (see grounding) to name its
-                # section; the span travels as a hint that grounding re-checks, the same way for
-                # every backend. Fuzzy placements are left for grounding to redo.
-                al = grounder.align(it.quote, window=(chunk.start, chunk.end), after=prev)
-                if al is not None:
-                    prev = (al.start, al.end)
-                sure = al is not None and al.kind in ("exact", "normalized")
-                items.append(RawItem(
-                    category=it.category,
-                    quote=it.quote,
-                    text=display_text(doc.text[al.start:al.end]) if sure else "",
-                    section=chunk.section_at(al.start) if al is not None else chunk.section_path,
-                    start=al.start if sure else None,
-                    end=al.end if sure else None,
-                    window_start=chunk.start,
-                    window_end=chunk.end,
-                    pass_=pass_no,
-                ))
+            if not isinstance(r, BaseException):
+                items.extend(reader.raw_items(chunk, r.items, pass_no, stats))
+        if self.settings.passes > 1:
+            reader.reconcile(items, stats)
         stats.failed_calls = len(failures)  # type: ignore[attr-defined]
         if self.price is not None:
             stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens), 6)
@@ -218,7 +208,9 @@ class OpenAIBackend:
         if not failures:
             self._remember_document(doc_key, items, chunks=len(chunks), calls=len(jobs), chars=len(doc.text))
         stats.seconds = round(time.perf_counter() - t0, 3)
-        return BackendResult(items=items, grounded=self.layout_items(doc, structure), stats=stats)
+        return BackendResult(items=items, grounded=self.layout_items(doc, structure), stats=stats,
+                             calls=len(jobs), failed_calls=len(failures),
+                             last_error=self.redact(str(failures[-1])) if failures else None)
 
     # -- whole-document cache entries -------------------------------------------------------------
     # A document whose every call succeeded is also cached as a whole, keyed on its text and the
@@ -273,13 +265,6 @@ class OpenAIBackend:
             self.cache.close()
             self.cache = None
 
-    def redact(self, message: str) -> str:
-        """A message safe to show: the key, key-like tokens and bearer headers masked."""
-        if self._secret:
-            message = message.replace(self._secret, "***")
-        message = _KEYLIKE.sub(r"\1***", message)
-        return _BEARER.sub(r"\1***", message)
-
     # -- one chunk ---------------------------------------------------------------------------
 
     def messages_for(self, chunk: Chunk, pass_no: int) -> list[dict[str, str]]:
@@ -315,7 +300,7 @@ class OpenAIBackend:
         try:
             for _ask in range(self.settings.reasks + 1):
                 try:
-                    out = await self._request(convo, usage, stats)
+                    out = self._scrubbed(await self._request(convo, usage, stats))
                 except _SchemaFailure as e:
                     last = e
                     convo = convo + self._reask(e)
@@ -332,6 +317,13 @@ class OpenAIBackend:
             stats.prompt_tokens += usage.prompt
             stats.completion_tokens += usage.completion
         raise _CallFailed(f"output failed schema validation after {self.settings.reasks + 1} tries: {last}")
+
+    def _scrubbed(self, out: Extraction) -> Extraction:
+        """The answer with any secret the model echoed masked, before it is used or cached (such a
+        quote then no longer matches the source, and grounding drops it)."""
+        data = out.model_dump()
+        clean = self.redact.scrub(data)
+        return out if clean == data else Extraction.model_validate(clean)
 
     def _reask(self, e: _SchemaFailure) -> list[dict[str, str]]:
         msgs = []
@@ -374,7 +366,7 @@ class OpenAIBackend:
             delay = self._classify(error, attempt)  # raises when not retryable
             attempt += 1
             if delay is None:
-                raise _CallFailed(self.redact(_describe(error)))
+                raise _CallFailed(self.redact(describe_error(error)))
             await self.sleep(delay)
 
     def _parsed(self, result: Any, convo: list[dict[str, str]], usage: _Usage) -> Extraction:
@@ -399,9 +391,13 @@ class OpenAIBackend:
         Fatal endpoint problems are recorded and raised."""
         s = self.settings
         where = s.endpoint_label()
-        if isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            self._set_fatal(f"the endpoint {where} rejected the API key ({_status(e)}): "
-                            "check OPENAI_API_KEY / --api-key")
+        if isinstance(e, openai.AuthenticationError):
+            self._set_fatal(f"the endpoint {where} rejected the API key ({_status(e)}): check OPENAI_API_KEY "
+                            "(or LLM_EXTRACT_API_KEY, or api_key in the --config file)")
+        if isinstance(e, openai.PermissionDeniedError):
+            self._set_fatal(f"the endpoint {where} refused access ({_status(e)}{_server_says(e)}): the key may "
+                            f"not be allowed to use model '{s.model}', or the service may not be available from "
+                            "this network or region — check the key (OPENAI_API_KEY), --model and --base-url")
         if isinstance(e, openai.NotFoundError):
             self._set_fatal(f"model '{s.model}' or its API path not found at {where} (404): "
                             "check --model and --base-url (it usually ends in /v1)")
@@ -414,13 +410,14 @@ class OpenAIBackend:
         retryable = isinstance(e, (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
                                    openai.APIConnectionError)) or (
             isinstance(e, openai.APIStatusError) and e.status_code in (408, 409, 425, 429) or
-            isinstance(e, openai.APIStatusError) and e.status_code >= 500)
+            isinstance(e, openai.APIStatusError) and e.status_code >= 500) or (
+            isinstance(e, AnswerError) and e.transient)
         if not retryable:
             return None
         if _cannot_connect(e) and not self._ever_ok and attempt >= min(1, s.max_retries):
             # never answered and still refusing after a retry: a wrong URL or a stopped server,
             # not a hiccup — say so once instead of backing off per chunk
-            self._set_fatal(f"cannot reach {where}: {_describe(e)} — is the server running and the "
+            self._set_fatal(f"cannot reach {where}: {describe_error(e)} — is the server running and the "
                             "base URL right?")
         if attempt >= s.max_retries:
             return None
@@ -479,7 +476,9 @@ class OpenAIBackend:
         http = _http_library()
         # The connection pool is what enforces `concurrency` (HTTP/1.1: one request per
         # connection); waiting for a free connection is not part of a request's timeout.
-        self._http = http.AsyncClient(
+        # `timeout` bounds the whole request, not each read, and answers are capped (http_client)
+        self._http = build_async_client(
+            http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
             timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
             limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
             verify=_ssl_context(),
@@ -575,7 +574,8 @@ def _status(e: BaseException) -> str:
     return f"HTTP {code}" if code else type(e).__name__
 
 
-def _describe(e: BaseException) -> str:
+def describe_error(e: BaseException) -> str:
+    """One line saying what went wrong with a model call (not yet redacted)."""
     if isinstance(e, openai.APITimeoutError):
         return "request timed out"
     if isinstance(e, openai.APIConnectionError):
@@ -587,9 +587,29 @@ def _describe(e: BaseException) -> str:
                 detail = str(cause)
             cause, seen = cause.__cause__ or cause.__context__, seen + 1
         return f"connection failed ({detail})" if detail else "connection failed"
+    if isinstance(e, AnswerError):
+        return str(e)
     if isinstance(e, openai.APIStatusError):
-        return f"HTTP {e.status_code}: {getattr(e, 'message', '')}"[:400]
+        return f"HTTP {e.status_code}{_server_says(e) or ': ' + getattr(e, 'message', '')}"[:400]
     return f"{type(e).__name__}: {e}"[:400]
+
+
+def _server_says(e: BaseException) -> str:
+    """What the error body says, briefly: ': <message>' from the API's JSON error, or ', a web
+    page ('<title>')' when it is HTML (a proxy's or a firewall's page), so the page's markup is
+    never pasted into a message; else ''."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"].strip():
+        return ": " + " ".join(body["message"].split())[:200]
+    resp = getattr(e, "response", None)
+    try:
+        text = resp.text if resp is not None else ""
+    except Exception:  # the body was not read (a streamed response)
+        return ""
+    if not text.lstrip()[:1] == "<":
+        return ""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text[:20000], re.S | re.I)
+    return f", a web page ('{' '.join(title.group(1).split())[:80]}')" if title else ", a web page"
 
 
 def _short(e: Any) -> str:

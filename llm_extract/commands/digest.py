@@ -8,12 +8,15 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
+from ..terminal import lit
+
 err = Console(stderr=True)
 out = Console()
 
 
 def _fail(msg: str, code: int) -> None:
-    err.print(f"[red]error:[/red] {msg}", highlight=False, soft_wrap=True)
+    """Print `msg` (plain text, shown literally) as an error and exit with `code`."""
+    err.print(f"[red]error:[/red] {lit(msg, multiline=True)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -58,7 +61,7 @@ def digest_command(
         if views:
             hrefs, view_warnings = write_views(d, results, output)
             d.warnings.extend(view_warnings)
-        write_digest(d, output, views=hrefs)
+        written = write_digest(d, output, views=hrefs)
     except TaxonomyError as e:
         _fail(str(e), 2)
     except DigestUsageError as e:
@@ -68,15 +71,26 @@ def digest_command(
     except OSError as e:
         _fail(f"cannot write {output}: {e.strerror or e}", 1)
     for s in d.skipped:
-        err.print(f"[yellow]skipped[/yellow] {s.path}: {s.reason}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]skipped[/yellow] {lit(s.path)}: {lit(s.reason)}", highlight=False, soft_wrap=True)
     for w in d.warnings:
-        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
-    out.print(
-        f"digest of {len(d.reports)} report(s): {len(d.problems)} problems in {len(d.themes)} themes, "
-        f"{len(d.unaddressed())} without a measure → {output}", highlight=False, soft_wrap=True,
-    )
+        err.print(f"[yellow]warning:[/yellow] {lit(w)}", highlight=False, soft_wrap=True)
+    out.print(f"{digest_summary(d)} → {', '.join(lit(p) for p in written)}", highlight=False, soft_wrap=True)
     if d.skipped:
         raise typer.Exit(1)
+
+
+def digest_summary(d: Any) -> str:
+    """One line on what the digest holds, naming only the categories it shows."""
+    parts = []
+    if d.shows("problem"):
+        parts.append(f"{len(d.problems)} problems in {len(d.themes)} themes")
+        if d.shows("measure"):
+            parts.append(f"{len(d.unaddressed())} without a measure")
+    if d.shows("measure"):
+        parts.append(f"{len(d.measures)} measures")
+    if not parts:
+        parts.append(" and ".join(f"{c}s" for c in ("goal", "achievement") if d.shows(c)) + " on the report cards")
+    return f"digest of {len(d.reports)} report(s): " + ", ".join(parts)
 
 
 def view_command(
@@ -91,6 +105,8 @@ def view_command(
     if not result.is_file():
         _fail(f"{result} is not a file", 2)
     target = output or result.with_suffix(".html")
+    if target.suffix.lower() not in (".html", ".htm"):
+        _fail(f"view writes an HTML page; name the output .html (got '{target.name}')", 2)
     if target.resolve() == result.resolve():
         _fail("the output would overwrite the result file; pass -o FILE.html", 2)
     try:
@@ -99,21 +115,43 @@ def view_command(
         _fail(str(e), 1)
     except OSError as e:
         _fail(f"cannot write {target}: {e.strerror or e}", 1)
-    out.print(f"wrote {target}", highlight=False, soft_wrap=True)
+    out.print(f"wrote {lit(target)}", highlight=False, soft_wrap=True)
 
 
-class _StructuredChat:
-    """A chat model whose structured output uses the method the endpoint supports."""
+class _SafeChat:
+    """The chat model for --llm: structured output by the method the endpoint supports, and every
+    error and answer masked by the same redaction as the extract backend, so a server that echoes
+    the key (or a model that repeats it) cannot put it in a warning or the digest."""
 
-    def __init__(self, chat: Any, method: str):
-        self.chat, self.method = chat, method
+    def __init__(self, chat: Any, method: str, redact: Any):
+        self.chat, self.method, self.redact = chat, method, redact
 
-    def with_structured_output(self, schema: Any) -> Any:
-        return self.chat.with_structured_output(schema, method=self.method)
+    def with_structured_output(self, schema: Any) -> "_SafeCall":
+        return _SafeCall(self.chat.with_structured_output(schema, method=self.method), self.redact)
+
+
+class _SafeCall:
+    def __init__(self, runnable: Any, redact: Any):
+        self.runnable, self.redact = runnable, redact
+
+    def invoke(self, messages: Any) -> Any:
+        from pydantic import BaseModel
+
+        from ..backends.openai_backend import describe_error
+        from ..themes import LLMCallError
+
+        try:
+            answer = self.runnable.invoke(messages)
+        except Exception as e:  # noqa: BLE001 - reported as a warning by the caller, keyword themes kept
+            raise LLMCallError(self.redact(describe_error(e))) from None
+        if isinstance(answer, BaseModel):
+            return type(answer).model_validate(self.redact.scrub(answer.model_dump()))
+        return self.redact.scrub(answer)
 
 
 def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[Path]) -> Any:
     """The LangChain chat model for --llm, from the same settings the openai backend uses."""
+    from ..redact import Redactor
     from ..settings import LLMSettings, SettingsError
 
     try:
@@ -128,4 +166,4 @@ def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[
         model=s.model, base_url=s.base_url, temperature=s.temperature, timeout=s.timeout,
         max_retries=s.max_retries, api_key=s.api_key.get_secret_value() if s.api_key else "not-needed",
     )
-    return _StructuredChat(chat, s.resolved_method())
+    return _SafeChat(chat, s.resolved_method(), Redactor.for_settings(s))

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..terminal import lit
 from .options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 out = Console()
@@ -44,14 +45,14 @@ def estimate_command(
         settings = LLMSettings.load(overrides, config)
         result = estimate_paths(paths, settings)
     except (SettingsError, PromptError) as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {lit(e)}", highlight=False)
         raise typer.Exit(2)
     if not result.docs:
         err.print("[red]error:[/red] no report files found (supported: .txt .md .docx .pdf)", highlight=False)
         raise typer.Exit(2)
 
     priced = result.price is not None
-    t = Table(title=f"estimate: {settings.model} ({result.method}, route={settings.route}, passes={settings.passes})")
+    t = Table(title=f"estimate: {lit(settings.model)} ({result.method}, route={settings.route}, passes={settings.passes})")
     t.add_column("doc", no_wrap=True, min_width=min(40, max(len(d.doc_id) for d in result.docs)))
     t.add_column("chunks", justify="right")
     t.add_column("calls", justify="right")
@@ -61,10 +62,10 @@ def estimate_command(
     t.add_column("cost USD", justify="right")
     for d in result.docs:
         if d.error:
-            t.add_row(d.doc_id, "", "", "", "", "", f"[red]failed: {d.error}[/red]")
+            t.add_row(lit(d.doc_id), "", "", "", "", "", "[red]failed:[/red] " + lit(d.error))
             continue
         share = f"{d.text_tokens / d.all_text_tokens:.0%}" if d.all_text_tokens else "-"
-        t.add_row(d.doc_id, str(d.chunks), str(d.calls), f"{d.text_tokens:,} ({share})", f"{d.prompt_tokens:,}",
+        t.add_row(lit(d.doc_id), str(d.chunks), str(d.calls), f"{d.text_tokens:,} ({share})", f"{d.prompt_tokens:,}",
                   f"{d.completion_tokens:,}", f"{d.cost:.4f}" if d.cost is not None else "?")
     if len(result.ok) > 1:
         t.add_row("[bold]total[/bold]", str(int(result.total("chunks"))), str(int(result.total("calls"))),
@@ -73,7 +74,7 @@ def estimate_command(
                   f"{result.cost:.4f}" if result.cost is not None else "?")
     out.print(t)
     if not priced:
-        err.print(f"[yellow]note:[/yellow] no price known for model '{settings.model}': pass --price-input/--price-output",
+        err.print(f"[yellow]note:[/yellow] no price known for model '{lit(settings.model)}': pass --price-input/--price-output",
                   highlight=False)
     else:
         out.print(f"prices: ${result.price.input:g} / ${result.price.output:g} per 1M prompt / completion tokens; "

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import write_text
+from ..terminal import lit
 from .options import PROMPT_VERSION_HELP
 from ..evaluation import (
     LINK_THEME_THRESHOLDS,
@@ -35,7 +36,7 @@ from ..evaluation import (
     score_unaddressed,
 )
 from ..gold import GoldError, gold_files, gold_links, gold_themes, load_gold_file, locate_gold, report_index
-from ..loaders import LoadError, load
+from ..loaders import SUFFIXES, LoadError, load
 from ..models import CATEGORIES, Report
 
 if sys.version_info >= (3, 11):
@@ -260,7 +261,8 @@ def _prediction(cfg, doc_id, report_path, sha256, extract, backend, errors) -> t
     try:
         pred = extract(report_path, backend)
     except Exception as e:  # noqa: BLE001 - one failed document must not stop the set
-        errors.append(f"{doc_id}: extraction failed: {e} (scored as empty)")
+        redact = getattr(backend, "redact", None) or str  # secrets the server echoed stay out
+        errors.append(f"{doc_id}: extraction failed: {redact(str(e))} (scored as empty)")
         return None, ""
     if cfg.save_pred is not None:
         write_text(cfg.save_pred / f"{doc_id}.json", pred.to_json())
@@ -289,7 +291,7 @@ def run_label(run: RunInfo) -> str:
 
 def render_result(result: EvalResult, console: Console, per_doc: bool = True) -> None:
     cats = result.categories
-    t = Table(title=f"Per category, pooled over {len(result.docs)} document(s) — {run_label(result.run)}",
+    t = Table(title=f"Per category, pooled over {len(result.docs)} document(s) — {lit(run_label(result.run))}",
               box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("category", no_wrap=True)
     for col in ("span\nP", "span\nR", "span\nF1", "item\nP", "item\nR", "item\nF1", "items\ngold/pred"):
@@ -309,7 +311,7 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
         for col in ("goal", "achv.", "prob.", "meas.", "span\nmacro", "item\nmacro", "meta", "indic.\nF1"):
             d.add_column(col, justify="right", no_wrap=True)
         for doc in result.docs:
-            name = doc.doc_id + (" [red](no prediction)[/red]" if doc.missing_prediction else "")
+            name = lit(doc.doc_id) + (" [red](no prediction)[/red]" if doc.missing_prediction else "")
             cells = [_f(doc.categories[c].span.f1) if c in doc.categories else "—" for c in CATEGORIES]
             meta = f"{doc.meta.correct}/{doc.meta.total}" if doc.meta.total else "—"
             d.add_row(name, *cells, _f(doc.macro_span_f1), _f(doc.macro_item_f1), meta, _f(doc.indicators.f1))
@@ -344,18 +346,18 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
         )
     for doc in result.docs:
         for w in doc.warnings:
-            console.print(f"[yellow]{doc.doc_id}: {w}[/yellow]")
+            console.print(f"{lit(doc.doc_id)}: {lit(w)}", style="yellow", highlight=False)
     console.print(f"[bold]macro span F1 (headline): {_f(result.macro_span_f1)}[/bold]")
 
 
 def render_comparison(a: EvalResult, b: EvalResult, console: Console, a_name: str) -> None:
     t = Table(title="Baseline (A) vs this run (B)", box=box.SIMPLE_HEAD, show_edge=False)
     t.add_column("metric")
-    t.add_column(f"A: {a_name} ({run_label(a.run)})", justify="right")
-    t.add_column(f"B: {run_label(b.run)}", justify="right")
+    t.add_column(f"A: {lit(a_name)} ({lit(run_label(a.run))})", justify="right")
+    t.add_column(f"B: {lit(run_label(b.run))}", justify="right")
     t.add_column("Δ (B − A)", justify="right")
     for row in compare(a, b):
-        t.add_row(row.metric, _f(row.a), _f(row.b), _d(row.delta))
+        t.add_row(lit(row.metric), _f(row.a), _f(row.b), _d(row.delta))
     console.print(t)
 
 
@@ -405,7 +407,7 @@ def eval_command(
     per_doc: bool = typer.Option(True, "--docs/--no-docs", help="Show the per-document table."),
 ) -> None:
     """Score extraction against hand-labelled gold: span and item P/R/F1 per category, meta, indicators."""
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(), Console(stderr=True, soft_wrap=True)  # paths in errors stay whole
     try:
         cfg, threshold, floors = resolve_config(
             gold=gold, pred=pred, reports=reports, backend=backend, suite=suite, save_pred=save_pred,
@@ -415,11 +417,11 @@ def eval_command(
         base = _load_baseline(baseline) if baseline is not None else None
         result = run_eval(cfg, err)
     except UsageError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {lit(e)}", highlight=False)
         raise typer.Exit(2) from None
 
     for e in result.errors:
-        err.print(f"[red]{e}[/red]", highlight=False)
+        err.print(lit(e, multiline=True), style="red", highlight=False)
     render_result(result, out, per_doc=per_doc)
     if base is not None:
         render_comparison(base, result, out, baseline.name)  # type: ignore[union-attr]
@@ -429,7 +431,7 @@ def eval_command(
     limits = {k: floors.pop(k) for k in list(floors) if k in LINK_THEME_THRESHOLDS}
     fails = check_thresholds(result, threshold, floors, limits)
     for f in fails:
-        err.print(f"[red]below threshold:[/red] {f}", highlight=False)
+        err.print(f"[red]below threshold:[/red] {lit(f)}", highlight=False)
     if fails or result.errors:
         raise typer.Exit(1)
 
@@ -442,6 +444,21 @@ def _load_baseline(path: Path) -> EvalResult:
         return EvalResult.model_validate(data)
     except (OSError, ValueError) as e:
         raise UsageError(f"baseline {path} is not an `eval --json` result: {str(e).splitlines()[0]}") from None
+
+
+def _check_predictions(pred_dir: Path, gold_dir: Path) -> None:
+    """A prediction folder must hold results for the gold documents: pointed at the reports or
+    the gold folder by mistake, every document would be scored as empty (a table of zeros)."""
+    if pred_dir.resolve() == gold_dir.resolve():
+        raise UsageError(f"--pred {pred_dir} is the gold folder; give the folder `llm-extract extract -o` wrote")
+    ids = [p.stem for p in gold_files(gold_dir)]
+    if any((pred_dir / f"{i}.json").is_file() for i in ids):
+        return
+    found = sorted({p.suffix.lower() for p in pred_dir.iterdir() if p.is_file()} & set(SUFFIXES))
+    what = (f"it holds report files ({' '.join(found)}), not results — is it the reports folder?" if found
+            else "no result file there matches a gold document.")
+    raise UsageError(f"--pred {pred_dir}: no <doc_id>.json for any of the {len(ids)} gold documents; {what} "
+                     "Give the folder `llm-extract extract -o` wrote (or run a backend with --backend)")
 
 
 def resolve_config(
@@ -483,6 +500,8 @@ def resolve_config(
         raise UsageError("give --pred DIR (saved predictions) or --backend NAME (run a backend on the reports)")
     if pred_dir is not None and not pred_dir.is_dir():
         raise UsageError(f"prediction folder {pred_dir} does not exist")
+    if pred_dir is not None:
+        _check_predictions(pred_dir, gold_dir)
     if pred_dir is not None and save_pred is not None:
         raise UsageError("--save-pred only applies when a backend runs (--backend)")
     settings = {**s.settings, **{k: v for k, v in cli_settings.items() if v is not None}}

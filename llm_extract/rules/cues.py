@@ -23,8 +23,11 @@ _PROBLEM_ANYWHERE = re.compile(
     r"|仅(?:有|为|占|完成|达)"
     r"|但(?:是)?[^。；]{0,24}(?:仍|尚|还)(?:存在|有|不|未|需|较)"
     r"|然而(?:是)?[^。；]{0,24}(?:仍|尚|还)(?:存在|有|不|未|需|较)"
-    r"|扣分(?:原因|项|情况)|偏差原因"
-    r"|未能?(?:全部|按期|如期|按时|足额)?(?:完成|达到|达标|到位)|未达(?:到)?(?:预期|目标|要求)"
+    r"|扣分(?:原因|项|情况|主要|集中|指标)|共扣\d|偏差原因"
+    # each alternative opens with a literal, so `re` can skip ahead (see the note above)
+    r"|延后\d|推迟\d{1,3}(?:天|日|个月)|延期\d{1,3}(?:天|日|个月)|逾期\d{1,3}(?:天|日|个月)"
+    r"|较(?:合同|计划)?工期(?:延后|推迟|滞后)"
+    r"|未能?(?:全部|完全|按期|如期|按时|足额)?(?:完成|达到|达标|到位|完工|竣工|建成)|未达(?:到)?(?:预期|目标|要求)"
 )
 
 WEAK_PROBLEM = re.compile(
@@ -37,12 +40,12 @@ WEAK_PROBLEM = re.compile(
 _MEASURE_AT_START = re.compile(
     r"(改进|整改|下步|下一步|应对)?(措施|建议|对策|举措)[:：]"
     r"|(下一步|今后|下阶段|下一阶段|接下来|明年|来年|20\d\d年(?=.{0,10}将))"
-    r"|(本|我)?(局|委|委员会|单位|中心|院|站|所|部门)(将|拟|计划)"
+    r"|(本|我)?(局|委|委员会|单位|中心|院|站|所|部门|镇|乡|街道|县|区|市|队|办)(将|拟|计划)"
     r"|建议"
 )
 _MEASURE_ANYWHERE = re.compile(
     r"下一步[，,]|下一步(?:工作|计划|打算|我)"
-    r"|我(?:局|委|单位|中心|院|部门|们)(?:将|要|会|拟|计划|准备)"
+    r"|我(?:局|委|单位|中心|院|部门|们|镇|乡|街道|县|区|市|站|所|队|办)(?:将|要|会|拟|计划|准备)"
     r"|将(?:进一步|继续|持续|加大|加强|加快|着力|全力|切实|积极|认真|重点|不断|逐步|强化|完善|推进|推动"
     r"|建立|健全|优化|落实|做好|严格|坚持|深化|抓好|提升|提高)"
     r"|拟(?:于|在|对|将|进一步|开展|实施)|计划(?:于|在|对|将|进一步|开展|实施)"
@@ -51,14 +54,49 @@ _MEASURE_ANYWHERE = re.compile(
 #: A target set for the evaluated year ("2024 年底前，…要达到基本标准").
 GOAL_CUE = re.compile(r"年底前|年内(?:完成|实现|达到)|力争|目标(?:是|为)|计划(?:完成|实现|达到)|预计(?:完成|实现|达到)|要求?达到")
 
+#: How a target is written ("≥12处", "不低于95%", "达到90%以上", "控制在预算以内").
+TARGET_OP = re.compile(
+    r"≥|≤|＞=|>=|不低于|不少于|不高于|不超过|不大于|大于等于|小于等于|达到[^。；;，,]{0,20}以上|控制在[^。；;，,]{0,20}以[内下]"
+)
+#: Words that report a result, not a target ("实际完成", "已建成", "较上年").
+_RESULT_MARK = re.compile(r"实际|已|完成了|实现了|达到了|较上年|同比|均已|全部|共计|累计|超额|为\d")
+#: An indicator class opening a list of targets ("产出指标：…", "数量指标方面，…").
+_INDICATOR_CLASS = re.compile(r"(?:产出|效益|数量|质量|时效|成本|满意度|社会效益|经济效益|生态效益|可持续影响)指标")
+
+
+def is_target_statement(s: str) -> bool:
+    """A list of indicators with their targets, set before the results are reported: a goal
+    wherever it stands ("产出指标：新建供水工程≥12处，水质达标率不低于90%")."""
+    ops = TARGET_OP.findall(s)
+    if not ops or _RESULT_MARK.search(s):
+        return False
+    return len(ops) >= 2 or bool(_INDICATOR_CLASS.search(s, 0, 14))
+
+
+def is_target_point(body: str) -> bool:
+    """One point of an indicator list, stated as its target ("病虫害绿色防控覆盖率达到52%以上；"):
+    short, and at least half of its clauses carry a target (a narrative of work done that once
+    says "达到国家C级以上标准" is not a target)."""
+    if len(body) > 80 or _RESULT_MARK.search(body):
+        return False
+    ops = len(TARGET_OP.findall(body))
+    return ops > 0 and 2 * ops >= len(_CLAUSES.findall(body.rstrip("；;。，, "))) + 1
+
+
+_CLAUSES = re.compile(r"[，,；;。]")
+
+
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
 #: carry none, and one scan tells (see has_no_cue).
-_ANY_CUE = re.compile("|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern]))
+_ANY_CUE = re.compile(
+    "|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern, TARGET_OP.pattern])
+)
 
 
 def has_no_cue(s: str, body: str) -> bool:
     """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue,
-    so is_strong_problem(s), has_measure_cue(body) and GOAL_CUE.search(s) are all false."""
+    so is_strong_problem(s), has_measure_cue(body), GOAL_CUE.search(s) and is_target_statement(s)
+    are all false."""
     return not (_ANY_CUE.search(s) or _PROBLEM_AT_START.match(s) or _MEASURE_AT_START.match(body))
 
 
@@ -138,3 +176,31 @@ def has_measure_cue(body: str) -> bool:
 
 def is_strong_measure(s: str) -> bool:
     return has_measure_cue(strip_marker(s))
+
+
+#: Explicit category labels opening a sentence ("问题：…", "整改措施：…", "整改成效：…", "年度目标：…").
+#: A label is the strongest evidence a report gives: what follows it, up to the next label or
+#: point of its own rank, is of that category whatever its wording (LABELING.md).
+_LABELS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
+    ("measure", re.compile(
+        r"(?:整改|改进|下一步|下步|应对|解决|完善|工作)?(?:措施|建议|对策|举措|意见|方向|打算|思路)(?:及计划)?[:：]"
+        r"|(?:整改|改进|工作)(?:方案|计划)[:：]")),
+    ("problem", re.compile(
+        r"(?:存在的?|主要|突出|发现的?)?(?:问题|不足|短板)(?:描述|表现|及原因|和原因)?[:：]"
+        r"|(?:问题|产生|偏差|扣分)?原因(?:分析)?[:：]")),
+    ("achievement", re.compile(r"(?:整改|工作|主要)?(?:成效|成果|进展|完成情况)[:：]|整改(?:情况|结果)[:：]")),
+    ("goal", re.compile(r"(?:年度|绩效|预期|总体|工作)*目标(?:任务)?[:：]")),
+)
+_LABEL_MAX = 12
+
+
+def explicit_label(body: str) -> str | None:
+    """The category an opening label names ("整改措施：" → measure), for a sentence already
+    stripped of its enumeration marker; None when it opens with no label."""
+    head = body[:_LABEL_MAX]
+    if "：" not in head and ":" not in head:
+        return None  # the usual case, decided without a regex
+    for cat, rx in _LABELS:
+        if rx.match(body):
+            return cat
+    return None

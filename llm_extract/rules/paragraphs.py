@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from ..headings import ENUM_BREAK, match_marker
+from ..headings import ENUM_MARK, ENUM_SEPARATORS, match_marker
 from ..structure import Block, Section, sentence_spans
 from ..textview import trim_spans
 from .cues import (
@@ -17,30 +17,52 @@ from .cues import (
     PROCESS_SENTENCE,
     SIGNATURE,
     WEAK_PROBLEM,
+    explicit_label,
     has_measure_cue,
     has_no_cue,
     is_budget_statement,
     is_strong_problem,
+    is_target_point,
+    is_target_statement,
     strip_marker,
 )
 
 Span = tuple[int, int, str]  # start, end, category
 
-#: Paragraphs longer than this that enumerate inline (一是…二是…) are cut per point.
-_SPLIT_LONG = 260
 
 
 SCORE_SENTENCE = re.compile(r"得分|等级|评分|总分|自评结果为")
+#: Scoring arithmetic wherever it stands ("指标分值合计90分，得分85分"): metadata, not a result.
+_SCORE_ARITHMETIC = re.compile(r"分值|计得\d|得分\d|得\d+(?:\.\d+)?分")
+#: A table's caption line, and a sentence that only points at a table ("…详见下表。").
+_CAPTION = re.compile(r"^(?:表\s*\d+\S*)?[^。；;，,：:]{0,50}表$")
+_TABLE_POINTER = re.compile(r"(?:详见|见|如)下表|如下表所示|见表\s*\d")
+#: Framing, not a claim: how many indicators were set ("共设置绩效指标22项"), a note on a table's
+#: data source ("注：满意度指标由…"), that the report will be published, a "以下几个方面的工作。" lead-in.
+_FRAMING = re.compile(r"^注[：:]|^[^。；]{0,30}(?:以下|如下)[^。；]{0,12}(?:工作|方面|几点|任务)[。：:]?$")
+_INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+项|指标共\d+项")
+_COUNTS_RESULTS = re.compile(r"完成|实现|达到|未")
+_PUBLISHING = re.compile(r"公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开")
+#: One scan that every framing or scoring sentence passes (most sentences do not): the checks
+#: above run only after it.
+_NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
+_PUBLISHING_ONLY = re.compile(r"问题|整改|改进|加强|完善|提升")
 
 
 _SENTENCE_MARK = re.compile(r"[。！？!?；;]")
 
 
-def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more."""
-    if (end - start) < _SPLIT_LONG:
+#: Below this length a paragraph read sentence by sentence is not scanned for run-in points: its
+#: sentences already end at each point's 。/；, and the scan is the costliest step of a paragraph.
+_SCAN_SHORT = 260
+
+
+def points(text: str, start: int, end: int, *, always: bool = False) -> list[tuple[int, int]]:
+    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more.
+    Goals and measures are one item per point whatever the paragraph's length (`always`)."""
+    if not always and end - start < _SCAN_SHORT:
         return [(start, end)]
-    marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
+    marks = [m.start() for m in ENUM_MARK.finditer(text, start + 1, end) if text[m.start() - 1] in ENUM_SEPARATORS]
     if len(marks) < 2:
         return [(start, end)]
     cuts = [start, *marks, end]
@@ -74,14 +96,19 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         if (cued and is_strong_problem(s)) or WEAK_PROBLEM.search(s):
             return "problem"
         return None  # decided by the section's default in paragraph_items
+    hint = kind not in ("problems", "measures") and _NOT_A_CLAIM_HINT.search(s) is not None
+    if hint and _is_framing(s.strip()):
+        return None
     if kind in ("achievements", "score"):
-        if kind == "score" and SCORE_SENTENCE.search(s):
+        if kind == "score" and SCORE_SENTENCE.search(s) and not (cued and is_strong_problem(s)):
             return None  # the self-score is metadata
+        if hint and (_SCORE_ARITHMETIC.search(s) or (_TABLE_POINTER.search(s) and len(s) <= 60)):
+            return None
         if cued and has_measure_cue(body) and not _reported_result(s):
             return "measure"
         if cued and is_strong_problem(s):
             return "problem"
-        if cued and GOAL_CUE.search(s):
+        if cued and (GOAL_CUE.search(s) or is_target_statement(s)):
             return "goal"
         return "achievement"
     # other / budget: only strong cues, and plain results with figures
@@ -90,6 +117,8 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
     if cued and is_strong_problem(s):
         return "problem"
     if kind == "other" and cued and GOAL_CUE.search(s) and "目标" in s:
+        return "goal"
+    if cued and is_target_statement(s):
         return "goal"
     if (
         kind == "other"
@@ -103,7 +132,7 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
 
 
 #: The framing clause before a run-in goal list: "…2023年度部门整体支出绩效目标为：".
-_GOALS_LEADIN = re.compile(r"[^。；]{0,80}(目标|任务|指标)[^。；：:]{0,10}(为|是|如下|包括|有|主要有)[：:]")
+_GOALS_LEADIN = re.compile(r"[^。；]{0,80}(?:(目标|任务|指标)[^。；：:]{0,10}(为|是|如下|包括|有|主要有)|目标)[：:]")
 
 
 def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -126,6 +155,18 @@ _OPENS_LIST = re.compile(r"[：:]\s*(一是|其一|首先|（一）|\(一\)|（1
 
 #: Words that put a statement in the future, whatever else it says.
 _FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将继续|将进一步|计划|拟")
+
+
+def _is_framing(s: str) -> bool:
+    if _FRAMING.search(s) or (_INDICATOR_COUNT.search(s) and not _COUNTS_RESULTS.search(s)):
+        return True
+    return bool(_PUBLISHING.search(s)) and not _PUBLISHING_ONLY.search(s)
+
+
+def _plans_ahead(s: str, kind: str) -> bool:
+    """A lead-in announcing planned measures. Under a results heading ("主要绩效") "…重点抓好以下
+    工作：" introduces the work done, unless it speaks of the future."""
+    return is_measure_leadin(s) and (kind not in ("achievements", "score") or bool(_FUTURE.search(s)))
 
 
 def _reported_result(s: str) -> bool:
@@ -165,16 +206,59 @@ def _split_before_points(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     return trim_spans(text, out)
 
 
+def _foreign_label(text: str, a: int, b: int, kind: str) -> bool:
+    """Whether a point of a goals/measures section holds a label naming another category."""
+    if text.find("：", a, b) < 0 and text.find(":", a, b) < 0:
+        return False
+    own = "measure" if kind == "measures" else "goal"
+    for sa, sb in sentence_spans(text, a, b):
+        body = strip_marker(text[sa:sb])
+        label = explicit_label(body)
+        if label is not None and label != own:
+            return True
+    return False
+
+
 def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A point's short opening title ("（一）基本公共卫生服务项目。") is read with the sentence after it,
-    so it takes that sentence's category instead of being judged on its own."""
+    so it takes that sentence's category instead of being judged on its own — unless that sentence
+    opens with a label ("1.拨付滞后。整改措施：…"): then the title is the point's own statement."""
     if len(spans) >= 2:
         a, b = spans[0]
         first = text[a:b]
-        if len(first) <= 22 and match_marker(first.strip()) is not None:
+        if (
+            len(first) <= 22
+            and match_marker(first.strip()) is not None
+            and explicit_label(text[spans[1][0]:spans[1][1]]) is None
+        ):
             return [(a, spans[1][1]), *spans[2:]]
     return spans
 
+
+#: A paragraph title naming the goals themselves ("2024年度部门整体绩效目标"), not a remark about
+#: them ("预算绩效目标的可行性").
+_GOALS_TITLE = re.compile(r"目标(?:任务)?$")
+
+
+def _goal_statement(block: Block, ctx: dict) -> bool:
+    """Whether a paragraph states goals wherever it stands: it is titled as goals ("年度绩效目标：…",
+    "2.2024年度部门整体绩效目标。…"), or it is a point of the list such a paragraph opened (a marker
+    of another style than the titled paragraph's; an unmarked paragraph or one of that same style
+    ends the list)."""
+    if block.title_kind == "goals" and _GOALS_TITLE.search(block.title):
+        ctx["goal_list"] = block.marker.style if block.marker else ""
+        return True
+    style = ctx.get("goal_list")
+    if style is None:
+        return False
+    if block.marker is None or block.marker.style == style or block.title_kind not in (None, "goals"):
+        ctx["goal_list"] = None
+        return False
+    return True
+
+
+#: Longest paragraph title ("2.2024年度部门整体绩效目标。") read as the opening of its first point.
+_INLINE_TITLE_POINT = 30
 
 #: Marker styles of list points (as opposed to outline headings).
 _POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
@@ -188,21 +272,38 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     """
     ctx = {} if ctx is None else ctx
     kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
+    if kind != "measures" and _goal_statement(block, ctx):
+        kind = "goals"  # "2.2024年度部门整体绩效目标。（一）…" inside 基本情况, and its points
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
-    if len(compact) <= 60 and SIGNATURE.search(compact):
-        return
+    if len(compact) <= 60 and (SIGNATURE.search(compact) or (compact[-1:] == "表" and _CAPTION.search(compact))):
+        return  # a signature, or a table's caption ("表1 龙潭镇2024年度…绩效指标完成情况表")
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
-        lead = "measure" if is_measure_leadin(compact) else _sentence_category(compact, kind)
+        lead = "measure" if _plans_ahead(compact, kind) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
         return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own
     if kind == "goals" and compact.endswith(("：", ":")) and len(compact) <= 160:
         return  # how the goals were set, ending "…主要绩效目标为：": framing for the list that follows
     if kind == "goals" and _ABOUT_THE_GOALS.match(compact):
         return  # "上述目标均设置了可量化的指标值": a remark about the list, not a goal
-    for a, b in points(text, block.start, block.end):
+    label_rank = ctx.get("label_rank")
+    if ctx.get("label") and block.marker is not None and label_rank is not None and block.marker.rank <= label_rank:
+        ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
+    held: Optional[int] = None  # start of a paragraph title read with the first point
+    for a, b in points(text, block.start, block.end, always=kind in ("goals", "measures")):
         seg = text[a:b]
+        if a == block.start and b < block.end and kind in ("goals", "measures"):
+            if seg.endswith(("：", ":")):
+                continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
+            if block.title and len(seg) <= _INLINE_TITLE_POINT and seg.endswith(("。", ".")):
+                held = a  # "2.2024年度部门整体绩效目标。（一）…": the title opens the first point
+                continue
+        if held is not None:
+            a, held = held, None
+            seg = text[a:b]
+        if kind in ("goals", "measures") and _foreign_label(text, a, b, kind):
+            kind = "mixed"  # "问题：…。整改措施：…" inside a measures section: labels decide, sentence by sentence
         if kind == "goals":
             m = _GOALS_LEADIN.search(text, a, min(b, a + 160))
             if m and m.end() < b:
@@ -210,6 +311,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
                     yield gs, ge, "goal"
                 continue
+        if kind in ("goals", "measures") and _FRAMING.search("".join(seg.split())):
+            continue  # "…重点做好以下几个方面的工作。"
         if kind in ("goals", "measures"):
             # one item per point; a goals point is a measure only when its opening says so
             yield a, b, "measure" if kind == "measures" else _sentence_category(seg[:80], kind)
@@ -224,13 +327,23 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
             s = text[sa:sb]
             stripped = s.strip()
             mk = match_marker(stripped)
-            cat = _sentence_category(s, kind, stripped[mk.length:] if mk else stripped)
+            body = stripped[mk.length:] if mk else stripped
+            cat = _sentence_category(s, kind, body)
             ends_colon = stripped.endswith(("：", ":"))
-            if ends_colon and is_measure_leadin(s):
+            if ends_colon and _plans_ahead(s, kind):
                 cat = "measure"
             enum = mk is not None and mk.style in _POINT_STYLES
+            if enum and cat in ("achievement", None) and kind != "problems" and is_target_point(body):
+                cat = "goal"  # "（4）病虫害绿色防控覆盖率达到52%以上；" in a list of indicators
             listed = ctx.get("list_cat")
-            if kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
+            label = explicit_label(body)
+            if label is not None:
+                ctx["label"], ctx["label_section"] = label, block.section
+                ctx["label_rank"] = mk.rank if mk is not None else (block.marker.rank if block.marker else None)
+                cat = label
+            elif ctx.get("label") == "measure" or (ctx.get("label") == "problem" and cat not in ("problem", "measure")):
+                cat = ctx["label"]  # after "整改措施：" every clause and point is a measure
+            elif kind in ("other", "achievements", "mixed", "problems") and listed and enum and cat not in ("problem", "measure"):
                 cat = listed  # an uncued point of an open problem/measure enumeration
             elif cat in ("problem", "measure") and (
                 ends_colon or (enum and kind == "other") or _OPENS_LIST.search(s)
@@ -238,11 +351,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 ctx["list_cat"] = cat
             elif si == 0 and not enum and cat not in ("problem", "measure"):
                 ctx["list_cat"] = None  # a new unnumbered statement closes the enumeration
-            if cat in ("problem", "measure") and len(s) <= 60 and ends_colon:
+            if len(s) <= 60 and ends_colon and cat in ("problem", "measure", "achievement"):
                 if run:
                     yield tuple(run)  # type: ignore[misc]
                     run = None
-                continue  # "存在的问题主要有：" introduces the points; it is not one
+                continue  # "存在的问题主要有：", "全年完成以下任务：" introduce the points; they are not one
             if (
                 kind in ("other", "achievements")
                 and run

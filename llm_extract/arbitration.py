@@ -1,0 +1,199 @@
+"""Where the document's structure says what an item is, it outweighs a model's category.
+
+Models mislabel items (a measure filed as a problem becomes a false "unaddressed problem" in the
+digest). Some structure is strong evidence and overrides the model:
+
+- a table column: a 年度指标值/预期目标 cell is a goal, a 实际完成值/实际完成情况 cell an
+  achievement (the layout reader's column reading);
+- an explicit label: 问题： / 原因： / 扣分原因： make what follows a problem, 整改措施： /
+  改进措施： / 下一步打算： a measure — to the end of its paragraph, or, for a label that ends
+  its paragraph (a lead-in), over the points after it up to the next heading;
+- a 扣分原因 list: the points under a heading naming 扣分 are problems;
+- an item that opens with "下一步，" / "下一步将" is a measure: the phrase is its own label.
+
+Section headings alone are weak evidence (sections mix categories), so there the model's
+category stands. An answer that runs a problem into the measure after it, across a measure
+label or a heading, is split there first (`split_points`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import TYPE_CHECKING, Optional
+
+from .headings import match_marker
+from .rules.table_items import table_items
+
+if TYPE_CHECKING:
+    from .structure import Structure
+
+#: Labels that open a run of problems / measures. Each must stand at the start of a sentence,
+#: line or point (_AT_START) and end in a colon.
+_PROBLEM_LABEL = re.compile(
+    r"(?:存在的?|主要)?(?:问题|不足|短板)(?:及(?:其)?原因)?[:：]|(?:原因分析|原因|扣分原因|扣分情况|偏差原因)[:：]"
+)
+_MEASURE_LABEL = re.compile(
+    r"(?:整改|改进|下一步|下步|应对)?(?:措施|对策|举措)[:：]|(?:整改|改进|有关|意见|工作)?建议[:：]"
+    r"|下一?步(?:工作)?(?:打算|计划|安排|方向)?[:：]"
+)
+#: Where a merged answer turns from a problem to a measure without a colon ("……。下一步，将……").
+_MEASURE_TURN = re.compile(r"下一?步[，,]|下一步(?:我|将|要|拟)")
+_AT_START = re.compile(r"(?:^|[\n。；;！？!?]|[（(]?[0-9一二三四五六七八九十]{1,2}[)）、.．]|[①-⑳])[ \t\u3000]*$")
+_DEDUCTION = re.compile(r"扣分")
+_KIND_CATEGORY = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
+#: How far before a span a table cell it overlaps may start (a goal quote starting at its name cell).
+_CELL_REACH = 600
+
+
+class Arbiter:
+    """Structural evidence of one document, read once; `category` and `split_points` per item."""
+
+    def __init__(self, structure: "Structure"):
+        self.st = structure
+        self.text = structure.text
+        self._heads = sorted((b.start, b.end) for b in structure.blocks if b.kind == "heading")
+        self._head_starts = [h[0] for h in self._heads]
+        self._block_starts = [b.start for b in structure.blocks]
+        self._labels = self._find_labels()
+        self._label_starts = [lb[0] for lb in self._labels]
+        cells: list[tuple[int, int, str]] = []
+        for t in structure.tables:
+            cells.extend(i for i in table_items(self.text, t).items if i[2] in ("goal", "achievement"))
+        self._cells = sorted(cells)
+
+    # -- evidence ----------------------------------------------------------------------------
+
+    def _find_labels(self) -> list[tuple[int, int, str, int]]:
+        """(start, end, category, end of scope) of every label. A label inside a paragraph governs
+        the rest of that paragraph ("（3）……。整改措施：……；……" — the next point is not its
+        business); a label that ends its paragraph is a lead-in and governs the points after it,
+        up to the next heading."""
+        blocks = self.st.blocks
+        out = []
+        for rx, cat in ((_PROBLEM_LABEL, "problem"), (_MEASURE_LABEL, "measure")):
+            for m in rx.finditer(self.text):
+                if not _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
+                    continue
+                k = bisect.bisect_right(self._block_starts, m.start()) - 1
+                inside = k >= 0 and blocks[k].end > m.start() and blocks[k].kind != "heading"
+                scope = blocks[k].end if inside else m.end()
+                if not self.text[m.end():scope].strip():  # a lead-in: up to the next heading
+                    h = bisect.bisect_right(self._head_starts, m.end())
+                    scope = self._heads[h][0] if h < len(self._heads) else len(self.text)
+                out.append((m.start(), m.end(), cat, scope))
+        return sorted(out)
+
+    def _label_before(self, pos: int) -> Optional[str]:
+        """The category of the last label at or before `pos` whose scope reaches `pos`."""
+        i = bisect.bisect_right(self._label_starts, pos) - 1
+        if i < 0:
+            return None
+        _, _, cat, scope = self._labels[i]
+        return cat if pos < scope else None
+
+    def _cell(self, start: int, end: int) -> Optional[str]:
+        i = bisect.bisect_left(self._cells, (end, 0, ""))  # cells starting before the span ends
+        n = end - start
+        while i > 0 and self._cells[i - 1][0] >= start - _CELL_REACH:
+            i -= 1
+            s, e, cat = self._cells[i]
+            if min(e, end) - max(s, start) > n // 2:
+                return cat
+        return None
+
+    def _under_deductions(self, pos: int) -> bool:
+        """Whether `pos` lies in a section (or under a heading) naming 扣分."""
+        k = bisect.bisect_right(self._block_starts, pos) - 1
+        if k < 0:
+            return False
+        secs = self.st.sections
+        b = self.st.blocks[k]
+        sec = secs[b.section] if 0 <= b.section < len(secs) else None
+        while sec is not None and sec.parent is not None:
+            if _DEDUCTION.search(sec.title):
+                return True
+            sec = secs[sec.parent]
+        return False
+
+    def evidence(self, start: int, end: int) -> Optional[str]:
+        """The category strong structure gives the span [start, end), or None."""
+        cell = self._cell(start, end)
+        if cell is not None:
+            return cell
+        label = self._label_before(start + 1)
+        if label is not None:
+            return label
+        if _opens_with_turn(self.text, start, end):
+            return "measure"  # "下一步，我局将……": the item announces itself
+        if self._under_deductions(start):
+            return "problem"
+        return None
+
+    def section_category(self, pos: int) -> Optional[str]:
+        """The category the heading of the section holding `pos` announces (weak evidence: only a
+        tie-breaker between two readings of one span), or None."""
+        k = bisect.bisect_right(self._block_starts, pos) - 1
+        if k < 0:
+            return None
+        b = self.st.blocks[k]
+        secs = self.st.sections
+        kind = secs[b.section].kind if 0 <= b.section < len(secs) else None
+        return _KIND_CATEGORY.get(kind)
+
+    def category(self, start: int, end: int, model: str) -> tuple[str, bool]:
+        """(category, corrected): the model's category unless strong evidence says otherwise."""
+        ev = self.evidence(start, end)
+        if ev is None or ev == model:
+            return model, False
+        return ev, True
+
+    # -- merged answers ----------------------------------------------------------------------
+
+    def split_points(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Where a span runs across a measure label, a "下一步，" turn or a heading, its pieces
+        (the heading line itself left out); else [(start, end)]."""
+        cuts: list[tuple[int, int]] = []  # (end of one piece, start of the next)
+        i = bisect.bisect_right(self._label_starts, start)
+        while i < len(self._labels) and self._labels[i][0] < end:
+            s, _, cat, _ = self._labels[i]
+            if cat == "measure":
+                cuts.append((s, s))
+            i += 1
+        for m in _MEASURE_TURN.finditer(self.text, start + 1, end):
+            if _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
+                cuts.append((m.start(), m.start()))
+        # a heading inside the span (not at its start: that is the point's own heading phrase)
+        h = bisect.bisect_right(self._head_starts, start)
+        while h < len(self._heads) and self._heads[h][0] < end:
+            hs, he = self._heads[h]
+            cuts.append((hs, he))
+            h += 1
+        if not cuts:
+            return [(start, end)]
+        out, at = [], start
+        for a, b in sorted(set(cuts)):
+            if a > at:
+                out.append((at, a))
+            at = max(at, b)
+        if end > at:
+            out.append((at, end))
+        return [(s, e) for s, e in (_trim(self.text, s, e) for s, e in out) if e - s >= 4]
+
+
+def _opens_with_turn(text: str, start: int, end: int) -> bool:
+    """Whether the span opens (after its marker) with "下一步，" / "下一步将" / "下步，"."""
+    head = text[start:min(end, start + 16)].lstrip()
+    mk = match_marker(head)
+    if mk is not None:
+        head = head[mk.length:]
+    m = _MEASURE_TURN.match(head)
+    return m is not None
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
