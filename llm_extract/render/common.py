@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..categories import CATEGORY_NAMES  # noqa: F401 - re-exported for the renderers
 from ..digest import Digest, Entry
 
 #: Near-duplicate clusters shown per theme, and citations listed per cluster (the JSON/xlsx have all).
 MAX_CLUSTERS = 15
 MAX_MEMBERS = 10
 
-CATEGORY_NAMES = {"goal": "目标 Goals", "achievement": "成效 Achievements", "problem": "问题 Problems",
-                  "measure": "措施 Measures"}
+
+#: What each link reason means, for readers (links.py makes them, strongest first).
+LINK_REASON_TEXT = {
+    "same_cell": "the remedy half of the same table cell or sentence",
+    "follows": "comes right after the problem in its (sub)section",
+    "same_section": "stands in the subsection the problem heads",
+    "names": "repeats the problem's own words",
+    "theme+wording": "same theme and similar wording",
+    "theme": "same theme only (weakest)",
+    "wording": "similar wording",
+}
 
 
 def num(v: Optional[float], digits: int = 2) -> str:

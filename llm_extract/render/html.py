@@ -16,13 +16,10 @@ import jinja2
 from markupsafe import Markup
 
 from ..atomic import atomic_path
+from ..categories import CATEGORY_BORDERS, CATEGORY_COLORS  # noqa: F401 - the viewer imports them from here
 from ..digest import Digest
-from .common import (CATEGORY_NAMES, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct, problems_by_doc,
-                     title, where, who)
-
-#: Category colours shared with the per-report viewer (colour-blind-safe Okabe–Ito tints).
-CATEGORY_COLORS = {"goal": "#cfe3f7", "achievement": "#cdeccd", "problem": "#f9d3c4", "measure": "#f3e3a6"}
-CATEGORY_BORDERS = {"goal": "#0072b2", "achievement": "#009e73", "problem": "#d55e00", "measure": "#b08900"}
+from .common import (CATEGORY_NAMES, LINK_REASON_TEXT, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct,
+                     problems_by_doc, title, where, who)
 
 
 @lru_cache(maxsize=1)
@@ -35,8 +32,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(num=num, pct=pct, one_line=one_line)
+    env.tests["instance_of"] = isinstance
     env.globals.update(where=where, who=who, CATEGORY_NAMES=CATEGORY_NAMES, CATEGORY_COLORS=CATEGORY_COLORS,
-                       CATEGORY_BORDERS=CATEGORY_BORDERS)
+                       CATEGORY_BORDERS=CATEGORY_BORDERS, LINK_REASON_TEXT=LINK_REASON_TEXT)
     return env
 
 

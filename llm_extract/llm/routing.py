@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .rules.cues import (
+from ..rules.cues import (
     ACHIEVED,
     GOAL_CUE,
     GOAL_MET,
@@ -24,11 +24,11 @@ from .rules.cues import (
     is_strong_measure,
     is_strong_problem,
 )
-from .rules.table_items import _NOT_ITEM as NOT_AN_ITEM  # "达标", "超额完成": the reader's own list
-from .rules.table_items import table_items
-from .structure import sentence_spans
-from .tables import Table, cell_key, cell_value
-from .textview import is_content_char
+from ..rules.table_items import _NOT_ITEM as NOT_AN_ITEM  # "达标", "超额完成": the reader's own list
+from ..rules.table_items import table_items
+from ..structure import sentence_spans
+from ..tables import Table, cell_key, cell_value
+from ..textview import is_content_char
 
 #: A target stated for the year: an indicator value with its comparator, or a goal word.
 TARGET_CUE = re.compile(
@@ -81,7 +81,7 @@ _CLAUSE = re.compile(r"[^，,；;。]+")
 
 def reader_skips_judgement(text: str, table: Table) -> bool:
     """Whether the layout reader leaves words of a judgement cell (偏差原因 / 扣分原因 / 备注)
-    unread: a clause it could call neither a shortfall nor a remedy ("资金晚到，下一步将……" — a
+    unread: a clause it could call neither a shortfall nor a remedy ("资金到位晚，下一步将……" — a
     short first clause with no shortfall word it knows). "达标", "超额完成" are read as no item.
     Such a table goes to the model, so no item in it is lost."""
     r = table_items(text, table)
