@@ -582,3 +582,15 @@ def test_third_party_report_names_the_evaluated_unit_not_the_commissioning_one()
     )
     m = extract_meta(text, [])
     assert m.unit_name == "县医疗保障局" and m.self_score == 87.5 and m.grade == "良"
+
+
+def test_short_run_in_paragraphs_are_one_item_per_point():
+    text = (
+        "二、主要成效\n一是农业生产稳中有进。建成高标准农田1500亩。二是人居环境持续改善，完成改厕320户。\n"
+        "三、存在问题及下步打算\n（一）存在问题\n一是资金拨付进度偏慢。二是村级管护力量薄弱。\n"
+        "（二）下步打算\n一是加快资金拨付；二是建立村级管护员队伍。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["achievement"] == ["一是农业生产稳中有进。建成高标准农田1500亩。", "二是人居环境持续改善，完成改厕320户。"]
+    assert cats["problem"] == ["一是资金拨付进度偏慢。", "二是村级管护力量薄弱。"]
+    assert cats["measure"] == ["一是加快资金拨付；", "二是建立村级管护员队伍。"]
