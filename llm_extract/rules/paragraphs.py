@@ -238,6 +238,7 @@ def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple
             len(first) <= 22
             and match_marker(first.strip()) is not None
             and explicit_label(text[spans[1][0]:spans[1][1]]) is None
+            and match_marker(text[spans[1][0]:spans[1][0] + 6]) is None  # "一是A。二是B。": two points
         ):
             return [(a, spans[1][1]), *spans[2:]]
     return spans
