@@ -184,7 +184,10 @@ class OpenAIBackend:
             done.stats.seconds = round(time.perf_counter() - t0, 3)
             done.grounded = self.layout_items(doc, structure)
             return done
-        chunks = self.chunks_for(doc, structure)
+        # Token counting (tiktoken) is most of the CPU a document costs here, and it releases the
+        # GIL: in a thread it runs beside the event loop, which meanwhile keeps other documents'
+        # requests going (with many documents in flight, on the loop it delayed them all).
+        chunks = await asyncio.to_thread(self.chunks_for, doc, structure)
         stats = Stats(chars=len(doc.text), chunks=len(chunks))
         jobs = [(c, p) for p in range(1, self.settings.passes + 1) for c in chunks]
         results = await asyncio.gather(*(self._extract_chunk(c, p, stats) for c, p in jobs), return_exceptions=True)
