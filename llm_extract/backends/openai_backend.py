@@ -207,13 +207,18 @@ class OpenAIBackend:
         if self.price is not None:
             stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens), 6)
         if jobs and len(failures) == len(jobs):
-            raise BackendError(f"all {len(jobs)} model calls failed; last error: {self.redact(str(failures[-1]))}")
+            raise BackendError(f"all {len(jobs)} model calls failed; last error: {self._failure_text(failures[-1])}")
         if not failures:
             self._remember_document(doc_key, items, chunks=len(chunks), calls=len(jobs), chars=len(doc.text))
         stats.seconds = round(time.perf_counter() - t0, 3)
         return BackendResult(items=items, grounded=self.layout_items(doc, structure), stats=stats,
                              calls=len(jobs), failed_calls=len(failures),
-                             last_error=self.redact(str(failures[-1])) if failures else None)
+                             last_error=self._failure_text(failures[-1]) if failures else None)
+
+    def _failure_text(self, e: BaseException) -> str:
+        """Why a call failed, fit to show: our own failures say it in words; anything else (a bug,
+        an error the client let through) is named by its type too."""
+        return self.redact(str(e) if isinstance(e, _CallFailed) else describe_error(e))
 
     # -- whole-document cache entries -------------------------------------------------------------
     # A document whose every call succeeded is also cached as a whole, keyed on its text and the
