@@ -308,7 +308,7 @@ class OpenAIBackend:
         try:
             for _ask in range(self.settings.reasks + 1):
                 try:
-                    out = self._scrubbed(await self._request(convo, usage, stats))
+                    out = self._scrubbed(await self._request(convo, usage, stats), chunk.text)
                 except _SchemaFailure as e:
                     last = e
                     convo = convo + self._reask(e)
@@ -326,12 +326,16 @@ class OpenAIBackend:
             stats.completion_tokens += usage.completion
         raise _CallFailed(f"output failed schema validation after {self.settings.reasks + 1} tries: {last}")
 
-    def _scrubbed(self, out: Extraction) -> Extraction:
+    def _scrubbed(self, out: Extraction, excerpt: str) -> Extraction:
         """The answer with any secret the model echoed masked, before it is used or cached (such a
-        quote then no longer matches the source, and grounding drops it)."""
-        data = out.model_dump()
-        clean = self.redact.scrub(data)
-        return out if clean == data else Extraction.model_validate(clean)
+        quote then no longer matches the source, and grounding drops it). A quote found verbatim in
+        the excerpt is the report's own text, not an echo, and is kept as it is."""
+        items, changed = [], False
+        for it in out.items:
+            quote = it.quote if it.quote in excerpt else self.redact(it.quote)
+            changed |= quote != it.quote
+            items.append(it if quote == it.quote else it.model_copy(update={"quote": quote}))
+        return Extraction(items=items) if changed else out
 
     def _reask(self, e: _SchemaFailure) -> list[dict[str, str]]:
         msgs = []
