@@ -46,9 +46,11 @@ class AnswerReader:
                                    window_start=chunk.start, window_end=chunk.end, parts=parts, pass_=pass_no))
                 continue
             for al in placed:
+                start = extend_to_marker(self.text, al.start, al.end)
+                if any(s < al.start and e > start for s, e in taken):
+                    start = al.start  # the model quoted the marker's heading phrase as an item of its own
                 prev = (al.start, al.end)
                 taken.append(prev)
-                start = extend_to_marker(self.text, al.start, al.end)
                 limit = next((b for a, b in parts if a <= al.start < b), al.end)
                 end = extend_to_sentence_end(self.text, start, al.end, limit)
                 pieces = self.arbiter.split_points(start, end)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .structure import Structure
 
 #: Labels that open a run of problems / measures. Each must stand at the start of a sentence,
-#: line or point (see _label_starts) and end in a colon.
+#: line or point (_AT_START) and end in a colon.
 _PROBLEM_LABEL = re.compile(
     r"(?:存在的?|主要)?(?:问题|不足|短板)(?:及(?:其)?原因)?[:：]|(?:原因分析|原因|扣分原因|扣分情况|偏差原因)[:：]"
 )

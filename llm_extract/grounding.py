@@ -37,7 +37,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from .backends.base import RawItem
-from .headings import ENUM_BREAK, match_marker, split_title
+from .headings import ENUM_MARK, ENUM_SEPARATORS, match_marker, split_title
 from .models import Item
 from .textview import TextView, make_view
 
@@ -55,6 +55,8 @@ _NUMERALS = str.maketrans("〇零一二两三四五六七八九", "001223456789"
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 #: A point's heading phrase a model may leave off with its marker ("（一）加强预算管理。…").
 _TITLE_MAX = 18
+#: How far back from a quote its point's marker may start (marker, heading phrase, punctuation).
+_MARKER_REACH = 8 + _TITLE_MAX + 4
 
 Span = tuple[int, int]
 
@@ -383,12 +385,16 @@ def extend_to_marker(text: str, start: int, end: int) -> int:
     enumeration marker ("一是", "（2）", "3、") or its marker and heading phrase ("（一）加强预算
     管理。"): models often leave those off; LABELING.md keeps them in the quote. Else `start`."""
     ls = text.rfind("\n", 0, start) + 1
-    line = text[ls:start]
-    if not line.strip() or len(line) > 40 + _TITLE_MAX:
-        return start
-    # where a point may begin: the line start, or after a separator inside the line (run-in 一是…二是…)
-    begins = [ls + len(line) - len(line.lstrip())]
-    begins += [m.end() for m in ENUM_BREAK.finditer(text, ls, start)]
+    if not text[ls:start].strip() or match_marker(text[start:end]) is not None:
+        return start  # opens its line, or has its own marker
+    # where a point may begin: the line start, or after a separator inside the line (run-in
+    # 一是…二是…), no further back than a marker and a heading phrase reach
+    lo = max(ls, start - _MARKER_REACH)
+    begins = [m.start() for m in ENUM_MARK.finditer(text, lo, start)
+              if m.start() > ls and text[m.start() - 1] in ENUM_SEPARATORS]
+    if lo == ls:
+        line = text[ls:start]
+        begins.append(ls + len(line) - len(line.lstrip()))
     for b in sorted(set(begins), reverse=True):
         if b >= start:
             continue

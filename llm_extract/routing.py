@@ -19,6 +19,7 @@ from .rules.cues import (
     GOAL_MET,
     HAS_FIGURE,
     PROCESS_SENTENCE,
+    RESULT_WORDS,
     is_budget_statement,
     is_strong_measure,
     is_strong_problem,
@@ -36,7 +37,7 @@ TARGET_CUE = re.compile(
     r"|达到[^。；]{0,16}以上|控制在[^。；]{0,16}(?:以内|以下)"
 )
 #: Words that make a figure a result of the year rather than a count of staff or offices.
-_RESULT = re.compile(r"全年|累计|共计|年内|较上年|同比|提升|提高|下降|增长|率达|达到|节约|下浮|审减")
+_RESULT = re.compile(RESULT_WORDS.pattern + r"|全年|累计|共计|年内|提升|率达|达到|下浮|审减")
 #: What a budget section's own figures are about (LABELING.md: metadata, not items).
 _BUDGET_FIGURE = re.compile(r"预算|执行数|执行率|支出|收入|结余|结转|拨款|经费|决算")
 #: Past-tense results: something was done this year.

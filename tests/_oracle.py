@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from llm_extract.backends.openai_backend import OpenAIBackend
 from llm_extract.batch import arun_batch
@@ -57,11 +57,12 @@ def gold_with_text(gs: GoldSet) -> tuple[list[dict], list[Path]]:
 
 def run_oracle(gs: GoldSet, out: Path, *, route: str = "relevant", perturb: Optional[str] = None,
                noise: Optional[float] = None, seed: int = 0, passes: int = 1,
-               max_chunk_tokens: Optional[int] = None) -> tuple[EvalResult, list]:
+               max_chunk_tokens: Optional[int] = None,
+               noise_kinds: Optional[Iterable[str]] = None) -> tuple[EvalResult, list]:
     """Extract the set's reports through the whole pipeline with the mock oracle (`noise`: the
     noisy model at that rate) and score them; returns the eval result and the batch outcomes."""
     gold, files = gold_with_text(gs)
-    with MockOpenAIServer(oracle=gold, perturb=perturb, noise=noise, seed=seed) as srv:
+    with MockOpenAIServer(oracle=gold, perturb=perturb, noise=noise, seed=seed, noise_kinds=noise_kinds) as srv:
         opts = dict(model="gpt-4o-mini", base_url=srv.base_url, api_key="sk-oracle", no_cache=True,
                     route=route, concurrency=16, backoff=0.01, passes=passes)
         if max_chunk_tokens:

@@ -53,8 +53,9 @@ def render(d: Digest) -> str:
 
 def _render(d: Digest, L: _Lines) -> None:
     L += [f"# {title(d)}", ""]
-    L.append(f"{len(d.reports)} reports · {len(d.problems)} problems · {len(d.measures)} measures · "
-             f"themes by {d.theme_source} · filters: {esc(filter_text(d))}")
+    counts = [f"{len(d.reports)} reports"] + [f"{len(getattr(d, c + 's'))} {c}s" for c in ("problem", "measure")
+                                              if d.shows(c)]
+    L.append(" · ".join(counts) + f" · themes by {d.theme_source} · filters: {esc(filter_text(d))}")
     L.append("")
     for s in d.skipped:
         L.append(f"- ⚠ skipped `{esc(Path(s.path).name)}`: {esc(s.reason)}")
@@ -68,7 +69,7 @@ def _render(d: Digest, L: _Lines) -> None:
           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in d.reports:
         c = r.counts
-        L.append(f"| {esc(r.doc_id)} | {esc(r.unit or '—')} | {r.year or '—'} | {num(r.self_score)}"
+        L.append(f"| {esc(r.doc_id)}{' ⚠ no items' if r.no_items else ''} | {esc(r.unit or '—')} | {r.year or '—'} | {num(r.self_score)}"
                  f"{(' ' + esc(r.grade)) if r.grade else ''} | {num(r.budget)} | {pct(r.execution_rate)} | "
                  f"{c.get('goal', 0)} | {c.get('achievement', 0)} | {c.get('problem', 0)} | {c.get('measure', 0)} | "
                  f"{r.missed_indicators} |")
@@ -96,6 +97,7 @@ def _render(d: Digest, L: _Lines) -> None:
                 L.append(f"- … {len(g.clusters) - MAX_CLUSTERS} more distinct problems (see the .xlsx or .json digest)")
             L.append("")
 
+    if d.shows("problem") and d.shows("measure"):  # the links need both
         L += ["## Measures linked to problems 问题与整改措施", ""]
         by_doc = problems_by_doc(d)
         for r in d.reports:
@@ -120,6 +122,31 @@ def _render(d: Digest, L: _Lines) -> None:
         else:
             L.append("Every problem has at least one linked measure.")
         L.append("")
+
+    if d.history:
+        L += ["## Year over year 同比", ""]
+        for h in d.history:
+            L += [f"### {esc(h.unit)} ({', '.join(map(str, h.years))})", ""]
+            for st in h.steps:
+                L += [f"**{st.earlier_year} → {st.year}: recurring problems ({len(st.recurring)})**", ""]
+                for r in st.recurring:
+                    now, was = d.entry(r.problem_id), d.entry(r.earlier_id)
+                    L.append(f"- {esc(now.text)} ({esc(now.id)})")
+                    L.append(f"  - {st.earlier_year}: {esc(was.text)} ({esc(was.id)}; similarity {num(r.score)})")
+                if not st.recurring:
+                    L.append(f"- none of {st.year}'s problems repeats one of {st.earlier_year}")
+                L.append("")
+                if st.follow_ups:
+                    done = sum(f.evidenced for f in st.follow_ups)
+                    L += [f"**{st.earlier_year} measures against {st.year} achievements ({done} of {len(st.follow_ups)} evidenced)**", ""]
+                    for f in st.follow_ups:
+                        m = d.entry(f.measure_id)
+                        if f.evidenced:
+                            a = d.entry(f.evidence_id)
+                            L.append(f"- ✓ {esc(m.text)} ({esc(m.id)}) — evidenced: {esc(a.text)} ({esc(a.id)})")
+                        else:
+                            L.append(f"- ✗ {esc(m.text)} ({esc(m.id)}) — not evidenced")
+                    L.append("")
 
     L += ["## Report cards 报告卡片", ""]
     for card in d.cards:
