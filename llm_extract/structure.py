@@ -159,12 +159,6 @@ class Structure:
     blocks: list[Block] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
 
-    def section_of(self, block: Block) -> Section:
-        return self.sections[block.section]
-
-    def blocks_in(self, section: Section) -> list[Block]:
-        return [b for b in self.blocks if b.section == section.index]
-
 
 _RANK = {"cn": 1, "dec1": 1, "pcn": 2, "dec2": 2, "num": 3, "dec3": 3, "pnum": 4, "rpar": 4, "circ": 5}
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from llm_extract.backends.openai_backend import OpenAIBackend
 from llm_extract.document import Document
 from llm_extract.pipeline import aextract_document
-from llm_extract.settings import LLMSettings
+from llm_extract.llm.settings import LLMSettings
 
 KEY = "test-key-0123"
 TEXT = "三、存在问题\n一是村医老龄化现象突出。\n四、下一步改进措施\n下一步，我局将加强村医培训。\n"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Optional
 
-from llm_extract.chunking import PART_SEPARATOR
+from llm_extract.llm.chunking import PART_SEPARATOR
 from llm_extract.gold import find_in_order
 from noisy_model import NoisyModel
 

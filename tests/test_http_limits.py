@@ -11,9 +11,9 @@ import time
 import pytest
 
 from llm_extract.backends.base import BackendError
-from llm_extract.backends.http_client import ResponseTooLarge, build_async_client
-from llm_extract.backends.openai_backend import _http_library
-from llm_extract.cache import ResponseCache
+from llm_extract.llm.http_client import ResponseTooLarge, build_async_client
+from llm_extract.llm.transport import http_library as _http_library
+from llm_extract.llm.cache import ResponseCache
 from local_http import LocalServer, backend, completion, extract, send, send_head
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract.chunking import PART_SEPARATOR
+from llm_extract.llm.chunking import PART_SEPARATOR
 from llm_extract.cli import app
 from llm_extract.gold import load_gold_dir, report_index
 from llm_extract.loaders import load
@@ -30,12 +30,9 @@ REPORTS = ROOT / "fixtures" / "reports"
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_MODEL", "LLM_EXTRACT_CONFIG"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-partial")
-    return monkeypatch
+def env(offline_env):
+    offline_env.setenv("OPENAI_API_KEY", "sk-test-partial")
+    return offline_env
 
 
 def _gold_and_inputs(folder: Path) -> list[dict]:
@@ -165,7 +162,7 @@ def test_an_unexpected_error_in_one_call_makes_the_document_partial_and_is_named
     from llm_extract.backends.openai_backend import OpenAIBackend
     from llm_extract.document import Document
     from llm_extract.pipeline import aextract_document
-    from llm_extract.settings import LLMSettings
+    from llm_extract.llm.settings import LLMSettings
 
     text = "".join(f"{n}、存在问题\n一是第{n}项工作推进缓慢，资金使用效率不高。\n\n" for n in range(1, 40))
     doc = Document.from_text(text, doc_id="many")

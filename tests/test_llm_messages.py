@@ -126,7 +126,7 @@ def test_no_message_carries_the_key_even_when_the_page_echoes_it():
 
 def test_credentials_in_the_base_url_are_never_printed():
     from llm_extract.backends.openai_backend import OpenAIBackend
-    from llm_extract.settings import LLMSettings
+    from llm_extract.llm.settings import LLMSettings
 
     url = "http://alice:s3cret-pass@127.0.0.1:9/v1?api-key=query-key-42"
     s = LLMSettings(base_url=url, api_key=KEY, no_cache=True, backoff=0.01, max_retries=1, timeout=2)

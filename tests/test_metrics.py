@@ -384,7 +384,7 @@ def test_backend_mode_passes_settings_and_saves_predictions(evalset: Path, monke
     """The backend seam with a stand-in pipeline: settings reach get_backend, reports are scored."""
     seen = {}
 
-    def get_backend(name, **settings):
+    def get_backend(name, settings=None):
         seen["name"], seen["settings"] = name, settings
         return "backend-object"
 
@@ -404,7 +404,8 @@ def test_backend_mode_passes_settings_and_saves_predictions(evalset: Path, monke
                "--prompt-version", "v2", "--json", out, "--save-pred", evalset / "saved", "--min-f1", "1.0")
     assert r.exit_code == 0, r.output
     assert seen["name"] == "fake"
-    assert seen["settings"] == {"model": "m1", "base_url": "http://127.0.0.1:9", "prompt_version": "v2"}
+    s = seen["settings"]  # typed settings, resolved once by the command
+    assert (s.model, s.base_url, s.prompt_version) == ("m1", "http://127.0.0.1:9", "v2")
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["run"]["backend"] == "fake" and data["run"]["model"] == "m1"
     assert Report.model_validate_json((evalset / "saved" / "county.json").read_text(encoding="utf-8")).backend == "fake"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llm_extract.chunking import chunk_document, layout_read_tables
-from llm_extract.routing import item_cue
+from llm_extract.llm.chunking import chunk_document, layout_read_tables
+from llm_extract.llm.routing import item_cue
 from llm_extract.structure import analyze
 
 REPORT = (

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from llm_extract.backends.openai_backend import OpenAIBackend
 from llm_extract.backends.rules import RulesBackend
-from llm_extract.chunking import chunk_document, layout_read_tables
+from llm_extract.llm.chunking import chunk_document, layout_read_tables
 from llm_extract.loaders import load
 from llm_extract.pipeline import aextract_document
-from llm_extract.settings import LLMSettings
+from llm_extract.llm.settings import LLMSettings
 from llm_extract.structure import analyze
 from mock_openai_server import MockOpenAIServer, excerpt_of
 

@@ -23,12 +23,7 @@ ESC_NAME = "\x1b[31mred\x1b]0;title\x07"
 SERVER_ERROR = "Invalid value at [/messages/1/content]: [bold]x[/bold] \x1b[2J\x1b]0;pwned\x07"
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_MODEL", "LLM_EXTRACT_CONFIG"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("offline_env")
 
 
 def run(*args: str):

@@ -137,7 +137,7 @@ class _SafeCall:
     def invoke(self, messages: Any) -> Any:
         from pydantic import BaseModel
 
-        from ..backends.openai_backend import describe_error
+        from ..llm.transport import describe_error
         from ..themes import LLMCallError
 
         try:
@@ -151,8 +151,8 @@ class _SafeCall:
 
 def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[Path]) -> Any:
     """The LangChain chat model for --llm, from the same settings the openai backend uses."""
-    from ..redact import Redactor
-    from ..settings import LLMSettings, SettingsError
+    from ..llm.redact import Redactor
+    from ..llm.settings import LLMSettings, SettingsError
 
     try:
         s = LLMSettings.load({"model": model, "base_url": base_url}, config)
@@ -162,8 +162,7 @@ def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[
         _fail("--llm needs a model endpoint: set OPENAI_API_KEY and/or OPENAI_BASE_URL (or use --config)", 2)
     from langchain_openai import ChatOpenAI
 
-    chat = ChatOpenAI(
-        model=s.model, base_url=s.base_url, temperature=s.temperature, timeout=s.timeout,
-        max_retries=s.max_retries, api_key=s.api_key.get_secret_value() if s.api_key else "not-needed",
-    )
+    from ..llm.client import build_chat_model
+
+    chat = build_chat_model(s, chat_class=ChatOpenAI, max_retries=s.max_retries)
     return _SafeChat(chat, s.resolved_method(), Redactor.for_settings(s))

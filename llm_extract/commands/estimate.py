@@ -34,9 +34,9 @@ def estimate_command(
     Uses the run's own chunking, routing and prompts; completion tokens are an estimate (about
     60% of the report text sent, since the answer quotes it).
     """
-    from ..estimate import estimate_paths
-    from ..prompts import PromptError
-    from ..settings import LLMSettings, SettingsError
+    from ..llm.estimate import estimate_paths
+    from ..llm.prompts import PromptError
+    from ..llm.settings import LLMSettings, SettingsError
 
     overrides = dict(model=model, base_url=base_url, method=method, route=route, passes=passes,
                      max_chunk_tokens=max_chunk_tokens, prompt_version=prompt_version,

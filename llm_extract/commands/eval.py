@@ -234,12 +234,13 @@ def _score_links_and_themes(score: DocScore, gold, text: str, spans: list[Span],
 def _backend(cfg: EvalConfig):
     """The pipeline's extract function and a configured backend (imported lazily: optional seams)."""
     try:
-        from ..backends import get_backend
+        from ..backends import get_backend, settings_for
         from ..pipeline import extract_path
     except ImportError as e:
         raise UsageError(f"running a backend needs the extraction pipeline, which failed to import: {e}") from None
     try:
-        return extract_path, get_backend(cfg.backend or "rules", **cfg.settings)
+        name = cfg.backend or "rules"
+        return extract_path, get_backend(name, settings_for(name, cfg.settings))
     except Exception as e:  # noqa: BLE001 - a backend's own configuration error, shown as one line
         raise UsageError(f"backend '{cfg.backend}': {e}") from None
 

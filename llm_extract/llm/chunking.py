@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from .routing import is_leadin, item_cue, reader_skips_judgement
-from .rules.table_items import reads_table
-from .textview import trim_spans
+from ..rules.table_items import reads_table
+from ..textview import trim_spans
 from .tokens import count_tokens
 
 if TYPE_CHECKING:
-    from .tables import Table
-    from .structure import Block, Structure
+    from ..structure import Block, Structure
+    from ..tables import Table
 
 #: Section kinds not sent to a model unless route="all" (LABELING.md: mandate, staff, budget tables).
 SKIP_KINDS = frozenset({"boilerplate", "budget"})

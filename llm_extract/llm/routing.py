@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .rules.cues import (
+from ..rules.cues import (
     ACHIEVED,
     GOAL_CUE,
     GOAL_MET,
@@ -24,11 +24,11 @@ from .rules.cues import (
     is_strong_measure,
     is_strong_problem,
 )
-from .rules.table_items import _NOT_ITEM as NOT_AN_ITEM  # "达标", "超额完成": the reader's own list
-from .rules.table_items import table_items
-from .structure import sentence_spans
-from .tables import Table, cell_key
-from .textview import is_content_char
+from ..rules.table_items import _NOT_ITEM as NOT_AN_ITEM  # "达标", "超额完成": the reader's own list
+from ..rules.table_items import table_items
+from ..structure import sentence_spans
+from ..tables import Table, cell_key
+from ..textview import is_content_char
 
 #: A target stated for the year: an indicator value with its comparator, or a goal word.
 TARGET_CUE = re.compile(

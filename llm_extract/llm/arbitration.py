@@ -22,11 +22,12 @@ import bisect
 import re
 from typing import TYPE_CHECKING, Optional
 
-from .headings import match_marker
-from .rules.table_items import table_items
+from ..categories import KIND_CATEGORY as _KIND_CATEGORY
+from ..headings import match_marker
+from ..rules.table_items import table_items
 
 if TYPE_CHECKING:
-    from .structure import Structure
+    from ..structure import Structure
 
 #: Labels that open a run of problems / measures. Each must stand at the start of a sentence,
 #: line or point (_AT_START) and end in a colon.
@@ -41,7 +42,6 @@ _MEASURE_LABEL = re.compile(
 _MEASURE_TURN = re.compile(r"下一?步[，,]|下一步(?:我|将|要|拟)")
 _AT_START = re.compile(r"(?:^|[\n。；;！？!?]|[（(]?[0-9一二三四五六七八九十]{1,2}[)）、.．]|[①-⑳])[ \t\u3000]*$")
 _DEDUCTION = re.compile(r"扣分")
-_KIND_CATEGORY = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
 #: How far before a span a table cell it overlaps may start (a goal quote starting at its name cell).
 _CELL_REACH = 600
 
