@@ -6,7 +6,7 @@ digest). Some structure is strong evidence and overrides the model:
 - a table column: a 年度指标值/预期目标 cell is a goal, a 实际完成值/实际完成情况 cell an
   achievement (the layout reader's column reading);
 - an explicit label: 问题： / 原因： / 扣分原因： make what follows a problem, 整改措施： /
-  改进措施： / 下一步打算： a measure — to the end of its paragraph, or, for a label that ends
+  改进措施： / 下一步打算： a measure, 年度目标： a goal, 完成情况： an achievement — to the end of its paragraph, or, for a label that ends
   its paragraph (a lead-in), over the points after it up to the next heading;
 - a 扣分原因 list: the points under a heading naming 扣分 are problems;
 - an item that opens with "下一步，" / "下一步将" is a measure: the phrase is its own label.
@@ -37,6 +37,8 @@ _MEASURE_LABEL = re.compile(
     r"(?:整改|改进|下一步|下步|应对)?(?:措施|对策|举措)[:：]|(?:整改|改进|有关|意见|工作)?建议[:：]"
     r"|下一?步(?:工作)?(?:打算|计划|安排|方向)?[:：]"
 )
+_GOAL_LABEL = re.compile(r"(?:年度|总体|整体|部门|绩效|工作)*目标(?:任务)?[:：]")
+_ACHIEVEMENT_LABEL = re.compile(r"(?:目标)?(?:完成|实现|落实)情况[:：]|实际完成(?:值|情况)?[:：]|(?:主要)?(?:成效|成绩)[:：]")
 #: Where a merged answer turns from a problem to a measure without a colon ("……。下一步，将……").
 _MEASURE_TURN = re.compile(r"下一?步[，,]|下一步(?:我|将|要|拟)")
 _AT_START = re.compile(r"(?:^|[\n。；;！？!?]|[（(]?[0-9一二三四五六七八九十]{1,2}[)）、.．]|[①-⑳])[ \t\u3000]*$")
@@ -71,7 +73,8 @@ class Arbiter:
         up to the next heading."""
         blocks = self.st.blocks
         out = []
-        for rx, cat in ((_PROBLEM_LABEL, "problem"), (_MEASURE_LABEL, "measure")):
+        for rx, cat in ((_PROBLEM_LABEL, "problem"), (_MEASURE_LABEL, "measure"), (_GOAL_LABEL, "goal"),
+                        (_ACHIEVEMENT_LABEL, "achievement")):
             for m in rx.finditer(self.text):
                 if not _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
                     continue

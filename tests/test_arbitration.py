@@ -58,6 +58,16 @@ def test_an_inline_label_governs_its_own_paragraph_only():
     assert cats[0][0] == "problem" and getattr(stats, "recategorised", 0) == 0
 
 
+def test_goal_and_result_labels_are_explicit_too():
+    text = ("二、绩效目标及完成情况\n"
+            "年度目标：\n（1）新建村卫生室不少于12个。\n（2）群众满意度达到90%以上。\n"
+            "完成情况：\n（1）新建村卫生室14个。\n")
+    cats, stats = _read(text, [("achievement", "（1）新建村卫生室不少于12个。"), ("goal", "（2）群众满意度达到90%以上。"),
+                               ("goal", "（1）新建村卫生室14个。")])
+    assert [c for c, _ in cats] == ["goal", "goal", "achievement"]
+    assert stats.recategorised == 2
+
+
 def test_a_section_heading_alone_is_weak_evidence_and_the_model_stands():
     text = "四、存在问题\n全年完成培训12场，覆盖800人次。\n"
     cats, stats = _read(text, [("achievement", "全年完成培训12场，覆盖800人次。")])
