@@ -56,9 +56,8 @@ class AnswerReader:
                 pieces = self.arbiter.split_points(start, end)
                 if len(pieces) > 1:
                     _bump(stats, "split_merged")
-                for k, (s, e) in enumerate(pieces):
-                    model_cat = it.category if k == 0 else "measure"  # what follows the boundary
-                    cat, corrected = self.arbiter.category(s, e, model_cat)
+                for s, e, announced in pieces:
+                    cat, corrected = self.arbiter.category(s, e, announced or it.category)
                     if corrected:
                         _bump(stats, "recategorised")
                     quote = self.text[s:e]

@@ -12,8 +12,9 @@ digest). Some structure is strong evidence and overrides the model:
 - an item that opens with "下一步，" / "下一步将" is a measure: the phrase is its own label.
 
 Section headings alone are weak evidence (sections mix categories), so there the model's
-category stands. An answer that runs a problem into the measure after it, across a measure
-label or a heading, is split there first (`split_points`).
+category stands. An answer that runs one item into the next, across a label, a "下一步，" turn
+or a heading (a problem into the measure after it, most often), is split there first
+(`split_points`), each piece taking the category its boundary announces.
 """
 
 from __future__ import annotations
@@ -153,35 +154,38 @@ class Arbiter:
 
     # -- merged answers ----------------------------------------------------------------------
 
-    def split_points(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Where a span runs across a measure label, a "下一步，" turn or a heading, its pieces
-        (the heading line itself left out); else [(start, end)]."""
-        cuts: list[tuple[int, int]] = []  # (end of one piece, start of the next)
+    def split_points(self, start: int, end: int) -> list[tuple[int, int, Optional[str]]]:
+        """Where a span runs across a label (整改措施：, 问题：…), a "下一步，" turn or a heading, its
+        pieces (the heading line itself left out), each with the category its boundary announces
+        (None for the first piece, and after a heading with no kind); else [(start, end, None)]."""
+        cuts: list[tuple[int, int, Optional[str]]] = []  # (end of one piece, start of the next, its category)
         i = bisect.bisect_right(self._label_starts, start)
         while i < len(self._labels) and self._labels[i][0] < end:
             s, _, cat, _ = self._labels[i]
-            if cat == "measure":
-                cuts.append((s, s))
+            cuts.append((s, s, cat))
             i += 1
         for m in _MEASURE_TURN.finditer(self.text, start + 1, end):
             if _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
-                cuts.append((m.start(), m.start()))
+                cuts.append((m.start(), m.start(), "measure"))
         # a heading inside the span (not at its start: that is the point's own heading phrase)
         h = bisect.bisect_right(self._head_starts, start)
         while h < len(self._heads) and self._heads[h][0] < end:
             hs, he = self._heads[h]
-            cuts.append((hs, he))
+            cuts.append((hs, he, self.section_category(he)))
             h += 1
         if not cuts:
-            return [(start, end)]
-        out, at = [], start
-        for a, b in sorted(set(cuts)):
+            return [(start, end, None)]
+        out: list[tuple[int, int, Optional[str]]] = []
+        at, cat = start, None
+        for a, b, nxt in sorted(set(cuts), key=lambda c: (c[0], c[1])):
             if a > at:
-                out.append((at, a))
-            at = max(at, b)
+                out.append((at, a, cat))
+            if b >= at:
+                at, cat = max(at, b), nxt
         if end > at:
-            out.append((at, end))
-        return [(s, e) for s, e in (_trim(self.text, s, e) for s, e in out) if e - s >= 4]
+            out.append((at, end, cat))
+        pieces = [(*_trim(self.text, s, e), c) for s, e, c in out]
+        return [(s, e, c) for s, e, c in pieces if e - s >= 4]
 
 
 def _opens_with_turn(text: str, start: int, end: int) -> bool:
