@@ -5,9 +5,11 @@ digest). Some structure is strong evidence and overrides the model:
 
 - a table column: a 年度指标值/预期目标 cell is a goal, a 实际完成值/实际完成情况 cell an
   achievement (the layout reader's column reading);
-- an explicit label: 问题： / 原因： / 扣分原因： make what follows a problem, 整改措施： /
-  改进措施： / 下一步打算： a measure, 年度目标： a goal, 完成情况： an achievement — to the end of its paragraph, or, for a label that ends
-  its paragraph (a lead-in), over the points after it up to the next heading;
+- an explicit label, the same ones the rules backend reads (rules.cues.explicit_label): 问题： /
+  原因： / 扣分原因： make what follows a problem, 整改措施： / 整改建议： / 下一步打算： a measure,
+  年度目标： a goal, 整改成效： / 完成情况： an achievement — to the end of its paragraph, or, for a
+  label that ends its paragraph or is a heading line (a lead-in), over the points after it up to
+  the next heading;
 - a 扣分原因 list: the points under a heading naming 扣分 are problems;
 - an item that opens with "下一步，" / "下一步将" is a measure: the phrase is its own label.
 
@@ -24,22 +26,13 @@ import re
 from typing import TYPE_CHECKING, Optional
 
 from .headings import match_marker
+from .rules.cues import explicit_label
 from .rules.table_items import table_items
+from .structure import sentence_spans
 
 if TYPE_CHECKING:
     from .structure import Structure
 
-#: Labels that open a run of problems / measures. Each must stand at the start of a sentence,
-#: line or point (_AT_START) and end in a colon.
-_PROBLEM_LABEL = re.compile(
-    r"(?:存在的?|主要)?(?:问题|不足|短板)(?:及(?:其)?原因)?[:：]|(?:原因分析|原因|扣分原因|扣分情况|偏差原因)[:：]"
-)
-_MEASURE_LABEL = re.compile(
-    r"(?:整改|改进|下一步|下步|应对)?(?:措施|对策|举措)[:：]|(?:整改|改进|有关|意见|工作)?建议[:：]"
-    r"|下一?步(?:工作)?(?:打算|计划|安排|方向)?[:：]"
-)
-_GOAL_LABEL = re.compile(r"(?:年度|总体|整体|部门|绩效|工作)*目标(?:任务)?[:：]")
-_ACHIEVEMENT_LABEL = re.compile(r"(?:目标)?(?:完成|实现|落实)情况[:：]|实际完成(?:值|情况)?[:：]|(?:主要)?(?:成效|成绩)[:：]")
 #: Where a merged answer turns from a problem to a measure without a colon ("……。下一步，将……").
 _MEASURE_TURN = re.compile(r"下一?步[，,]|下一步(?:我|将|要|拟)")
 _AT_START = re.compile(r"(?:^|[\n。；;！？!?]|[（(]?[0-9一二三四五六七八九十]{1,2}[)）、.．]|[①-⑳])[ \t\u3000]*$")
@@ -68,24 +61,28 @@ class Arbiter:
     # -- evidence ----------------------------------------------------------------------------
 
     def _find_labels(self) -> list[tuple[int, int, str, int]]:
-        """(start, end, category, end of scope) of every label. A label inside a paragraph governs
-        the rest of that paragraph ("（3）……。整改措施：……；……" — the next point is not its
-        business); a label that ends its paragraph is a lead-in and governs the points after it,
-        up to the next heading."""
-        blocks = self.st.blocks
-        out = []
-        for rx, cat in ((_PROBLEM_LABEL, "problem"), (_MEASURE_LABEL, "measure"), (_GOAL_LABEL, "goal"),
-                        (_ACHIEVEMENT_LABEL, "achievement")):
-            for m in rx.finditer(self.text):
-                if not _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
+        """(start, end, category, end of scope) of every explicit label opening a sentence, a point
+        or a heading line — the labels the rules backend reads (rules.cues.explicit_label). A label
+        inside a paragraph governs the rest of that paragraph ("（3）……。整改措施：……；……" — the
+        next point is not its business); a label that ends its paragraph or is a heading line is
+        a lead-in and governs the points after it, up to the next heading."""
+        text, out = self.text, []
+        for b in self.st.blocks:
+            if b.kind == "table":
+                continue
+            for s, e in sentence_spans(text, b.start, b.end):
+                mk = match_marker(text[s:e])
+                ls = s + (mk.length if mk is not None else 0)
+                cat = explicit_label(text[ls:e])
+                if cat is None:
                     continue
-                k = bisect.bisect_right(self._block_starts, m.start()) - 1
-                inside = k >= 0 and blocks[k].end > m.start() and blocks[k].kind != "heading"
-                scope = blocks[k].end if inside else m.end()
-                if not self.text[m.end():scope].strip():  # a lead-in: up to the next heading
-                    h = bisect.bisect_right(self._head_starts, m.end())
-                    scope = self._heads[h][0] if h < len(self._heads) else len(self.text)
-                out.append((m.start(), m.end(), cat, scope))
+                colons = [i for i in (text.find("：", ls, e), text.find(":", ls, e)) if i >= 0]
+                le = min(colons) + 1
+                scope = b.end if b.kind != "heading" else le
+                if not text[le:scope].strip():  # a lead-in: up to the next heading
+                    h = bisect.bisect_right(self._head_starts, le)
+                    scope = self._heads[h][0] if h < len(self._heads) else len(text)
+                out.append((ls, le, cat, scope))
         return sorted(out)
 
     def _label_before(self, pos: int) -> Optional[str]:
