@@ -13,11 +13,10 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from . import __version__
-from .models import CATEGORIES, Report
+from .models import Report
+from .progress import batch_progress, print_summary
 from .terminal import lit, printable
 from .commands.options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
@@ -127,10 +126,7 @@ def extract_command(
         fail(f"cannot create output folder {out_dir}: {e.strerror or e}")
 
     show = not quiet and len(files) > 1
-    progress = Progress(
-        TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[doc]}", markup=False),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not show,
-    )
+    progress = batch_progress(err, disable=not show)
     skipped_after_fatal: list[str] = []
     finished = [0]  # documents written or already done, for the Ctrl-C message
 
@@ -158,7 +154,7 @@ def extract_command(
         _say(err, p)
     outcomes = problems + outcomes
     if not quiet:
-        _summary_table(outcomes, out_dir)
+        print_summary(out, outcomes, out_dir)
     verdict = _verdict(outcomes, out_dir)
     if verdict:
         err.print(verdict, highlight=False)
@@ -185,28 +181,6 @@ def _verdict(outcomes, out_dir: Path) -> str:
     rest = n - failed - partial
     tail = f"the other {rest} are in {lit(out_dir)}" if rest else "nothing was written"
     return f"[red]{'; '.join(parts)}[/red]; {tail}"
-
-
-def _summary_table(outcomes, out_dir: Path) -> None:
-    t = Table(title=f"llm-extract → {lit(out_dir)}", show_lines=False)
-    t.add_column("doc", overflow="fold")
-    t.add_column("unit", overflow="fold")
-    t.add_column("year", justify="right")
-    for head in ("goals", "achv.", "probs", "meas."):
-        t.add_column(head, justify="right")
-    t.add_column("ind.", justify="right")
-    t.add_column("status", overflow="fold")
-    style = {"ok": "green", "skipped": "cyan", "partial": "yellow", "failed": "red"}
-    label = {"skipped": "skipped (done)"}
-    for o in outcomes:
-        t.add_row(
-            lit(o.doc_id), lit(o.unit or ""), str(o.year or ""), *[str(o.counts.get(c, "")) for c in CATEGORIES],
-            str(o.indicators if o.status in ("ok", "skipped") else ""),
-            f"[{style[o.status]}]{label.get(o.status, o.status)}[/]",
-        )
-    out.print(t)
-    n = {s: sum(o.status == s for o in outcomes) for s in style}
-    out.print(f"{n['ok']} extracted, {n['skipped']} already done, {n['partial']} partial, {n['failed']} failed")
 
 
 @app.command("schema")

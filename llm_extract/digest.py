@@ -16,8 +16,9 @@ from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from .models import CATEGORIES, CATEGORY_TAG, Indicator, Item, Report
+from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
 from .results import Skipped, Source, iter_reports
+from .history import UnitHistory, year_over_year
 from .links import LinkReason, link_items
 from .similarity import fold_near_duplicates, match_key
 from .themes import Taxonomy, Theme, item_themes, llm_summary, llm_themes, load_taxonomy
@@ -63,10 +64,11 @@ class MeasureLink(Cited):
 
 
 class Entry(Cited):
-    """One problem or measure with its report, theme(s) and citation."""
+    """One item with its report, theme(s) and citation: a problem or measure (linked), or a goal or
+    achievement (kept for the long export, `Digest.other_items`)."""
 
     id: str
-    category: Literal["problem", "measure"]
+    category: Category
     doc_id: str
     unit: Optional[str] = None
     year: Optional[int] = None
@@ -134,6 +136,11 @@ class ReportRow(BaseModel):
     def label(self) -> str:
         return self.unit or self.doc_id
 
+    @property
+    def no_items(self) -> bool:
+        """Nothing was extracted: flagged in the overview, since it usually means a bad input."""
+        return not any(self.counts.values())
+
 
 class Card(BaseModel):
     """One report on one page: figures, short bullets per category, indicators that missed."""
@@ -191,8 +198,10 @@ class Digest(BaseModel):
     themes: list[ThemeGroup] = Field(default_factory=list)
     problems: list[Entry] = Field(default_factory=list)
     measures: list[Entry] = Field(default_factory=list)
+    other_items: list[Entry] = Field(default_factory=list, description="Goals and achievements (the long export).")
     indicators: list[IndicatorRow] = Field(default_factory=list)
     cards: list[Card] = Field(default_factory=list)
+    history: list[UnitHistory] = Field(default_factory=list, description="Year over year, per unit with several years.")
     skipped: list[SkippedFile] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     _index: dict[str, Entry] = PrivateAttr(default_factory=dict)
@@ -200,7 +209,7 @@ class Digest(BaseModel):
     def entry(self, entry_id: str) -> Entry:
         """A problem or measure by id (KeyError if the digest does not hold it)."""
         if entry_id not in self._index:
-            self._index = {e.id: e for e in (*self.problems, *self.measures)}
+            self._index = {e.id: e for e in (*self.problems, *self.measures, *self.other_items)}
         return self._index[entry_id]
 
     def unaddressed(self) -> list[Entry]:
@@ -246,6 +255,7 @@ def digest(
     d = Digest(filters=filters, taxonomy=list(tax.themes))
     per_report: list[tuple[ReportRow, list[Entry], list[Entry]]] = []
     seen: set[str] = set()
+    by_sha: dict[str, tuple[str, str]] = {}  # sha256 → (doc_id, source) of the first copy
     read = 0
     for rep in iter_reports(inputs):
         if isinstance(rep, Skipped):
@@ -256,10 +266,24 @@ def digest(
             d.warnings.append(f"doc_id '{rep.doc_id}' appears more than once; later copy skipped")
             continue
         seen.add(rep.doc_id)
+        twin = by_sha.get(rep.sha256) if rep.sha256 else None
+        if twin is not None:
+            d.warnings.append(f"'{rep.doc_id}' ({rep.source}) is the same file as '{twin[0]}' ({twin[1]}) "
+                              f"(same sha256); counted once, as '{twin[0]}'")
+            continue
+        if rep.sha256:
+            by_sha[rep.sha256] = (rep.doc_id, rep.source)
         if not _keep_report(rep, filters):
             continue
         row, probs, meas, inds, card = _condense(rep, tax, filters)
+        if row.no_items:
+            d.warnings.append(f"'{rep.doc_id}' ({rep.source}) has no items at all: check the file "
+                              "(a scan without text, a wrong document, or a failed extraction)")
         per_report.append((row, probs, meas))
+        d.other_items.extend(
+            _entry(rep, it, CATEGORY_TAG[cat], n, tax)
+            for cat in ("goal", "achievement") if cat in filters.categories
+            for n, it in enumerate(rep.items_of(cat), 1))
         d.indicators.extend(inds)
         d.cards.append(card)
     if not read:
@@ -278,6 +302,10 @@ def digest(
         d.problems.extend(probs)
         d.measures.extend(meas)
     _fill_card_items(d, per_report)
+    if d.shows("problem") or d.shows("measure"):
+        achievements = [e for e in d.other_items if e.category == "achievement"]
+        # without achievements in the digest (--category) no measure could be evidenced: leave follow-ups out
+        d.history = year_over_year(d.problems, d.measures if d.shows("achievement") else [], achievements)
     d.themes = _theme_groups(d.problems, tax)
     if model is not None:
         d.theme_source = "llm"
@@ -505,6 +533,7 @@ def _apply_theme_filter(per_report, d: Digest, f: Filters) -> None:
     per_report[:] = kept
     d.cards = [c for c in d.cards if c.report.doc_id in keep_ids]
     d.indicators = [i for i in d.indicators if i.doc_id in keep_ids]
+    d.other_items = [e for e in d.other_items if e.doc_id in keep_ids]
     if not kept:
         raise DigestError(f"no report matches the filters ({_describe(f)})")
 

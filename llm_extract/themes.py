@@ -125,18 +125,31 @@ def _read_taxonomy(p: Path) -> Taxonomy:
 # --------------------------------------------------------------------------- keyword rules
 
 
+#: Extra weight of keywords in an item's title phrase ("（三）基层卫生人才短缺问题依然突出。…"):
+#: the words before the first 。 or ： say what the item is about, the rest gives figures and causes.
+TITLE_WEIGHT = 1
+_TITLE_END = re.compile(r"[。：:]")
+_SPACE = re.compile(r"\s+")
+
+
 def keyword_scores(text: str, taxonomy: Taxonomy) -> dict[str, int]:
     """Per theme: sum over its keyword occurrences of the keyword's length; only themes that score.
 
-    Where keywords overlap in the text ("空编" in "空编率") the longest one counts."""
+    Where keywords overlap in the text ("空编" in "空编率") the longest one counts. Whitespace is
+    ignored (a PDF line break can fall inside a word), and keywords in the item's title phrase
+    count TITLE_WEIGHT times more."""
     rx, owners = taxonomy.matcher
     scores: dict[str, int] = {}
     if rx is None:
         return scores
-    for m in rx.finditer(text.upper()):
+    compact = _SPACE.sub("", text).upper()
+    end = _TITLE_END.search(compact)
+    title_end = end.start() if end and end.end() < len(compact) else 0
+    for m in rx.finditer(compact):
         k = m.group()
+        weight = len(k) * (1 + TITLE_WEIGHT if m.end() <= title_end else 1)
         for tid in owners[k]:
-            scores[tid] = scores.get(tid, 0) + len(k)
+            scores[tid] = scores.get(tid, 0) + weight
     return scores
 
 

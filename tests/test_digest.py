@@ -77,9 +77,9 @@ def test_measures_link_to_problems_of_their_own_report_and_unaddressed_are_liste
 
 
 def test_wording_alone_links_a_measure_when_no_theme_applies():
-    t = "一、存在问题\n宣传氛围不浓，群众知晓率偏低。\n二、改进措施\n加大宣传力度，提高群众知晓率。\n另行开会研究。\n"
-    rep = report("w", t, [item(t, "problem", "宣传氛围不浓，群众知晓率偏低。"),
-                          item(t, "measure", "加大宣传力度，提高群众知晓率。"),
+    t = "一、存在问题\n路灯损坏较多，夜间照明不足。\n二、改进措施\n更换损坏路灯，改善夜间照明。\n另行开会研究。\n"
+    rep = report("w", t, [item(t, "problem", "路灯损坏较多，夜间照明不足。"),
+                          item(t, "measure", "更换损坏路灯，改善夜间照明。"),
                           item(t, "measure", "另行开会研究。")])
     d = digest(rep)
     links = d.problems[0].measures
@@ -383,3 +383,34 @@ def test_cli_llm_option_needs_an_endpoint_and_uses_the_configured_model(results,
     assert made["method"] == "json_mode"  # a generic OpenAI-compatible server
     d = Digest.model_validate_json(out.read_text(encoding="utf-8"))
     assert d.theme_source == "llm" and {p.theme for p in d.problems} == {"budget"}
+
+
+# --------------------------------------------------------------------------- hygiene
+
+
+def test_the_same_report_under_two_names_is_counted_once_with_a_warning_naming_both(tmp_path):
+    a = report_a()
+    copy = a.model_copy(update={"doc_id": "jia_2024_copy", "source": "jia_2024 (1).txt"})
+    d = digest([a, report_b(), copy])
+    assert [r.doc_id for r in d.reports] == ["jia_2024", "yi_2024"]
+    assert sum(p.doc_id.startswith("jia_2024") for p in d.problems) == len(a.problems)
+    warning = next(w for w in d.warnings if "same sha256" in w)
+    assert "'jia_2024_copy' (jia_2024 (1).txt)" in warning and "'jia_2024' (jia_2024.txt)" in warning
+
+
+def test_a_file_with_no_items_is_flagged_in_the_overview(tmp_path):
+    empty = report("scan_2024", "（扫描件，无文字）", [], unit="某县教育局", year=2024)
+    d = digest([report_a(), empty])
+    row = next(r for r in d.reports if r.doc_id == "scan_2024")
+    assert row.no_items and not next(r for r in d.reports if r.doc_id == "jia_2024").no_items
+    assert any("'scan_2024'" in w and "no items" in w for w in d.warnings)
+    write_digest(d, tmp_path / "d.html")
+    html = (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert html.count('class="no-items"') == 1 and 'title="nothing was extracted' in html
+    write_digest(d, tmp_path / "d.md")
+    assert "scan\\_2024 ⚠ no items" in (tmp_path / "d.md").read_text(encoding="utf-8")
+    write_digest(d, tmp_path / "d.xlsx")
+    ws = load_workbook(tmp_path / "d.xlsx")["reports 报告"]
+    header = [c.value for c in ws[1]]
+    flags = {ws.cell(i, 1).value: ws.cell(i, header.index("flag") + 1).value for i in range(2, ws.max_row + 1)}
+    assert flags["scan_2024"] == "no items" and not flags["jia_2024"]

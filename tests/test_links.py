@@ -152,18 +152,22 @@ def test_eval_reports_link_scores_and_a_suite_floor_gates_them(tmp_path):
     gold = {"doc_id": "d", "items": [{"category": "problem", "quote": "（一）设备老化严重。"},
                                      {"category": "measure", "quote": "（一）更新老化设备。"},
                                      {"category": "measure", "quote": "（二）另行开会研究。"}],
-            "links": [[1, 2]]}
+            "links": [[1, 2]], "themes": {"1": "equipment"}}
     (tmp_path / "gold" / "d.json").write_text(json.dumps(gold, ensure_ascii=False), encoding="utf-8")
     suite = tmp_path / "s.toml"
     suite.write_text('root = "."\ngold = "gold"\nreports = "reports"\npred = "pred"\n'
-                     '[thresholds]\nlink_precision = 0.9\nlink_recall = 0.9\n', encoding="utf-8")
+                     '[thresholds]\nlink_precision = 0.9\nlink_recall = 0.9\ntheme_accuracy = 0.9\n'
+                     'max_theme_other = 0.1\n', encoding="utf-8")
     runner = CliRunner(env={"COLUMNS": "200"})
     out = tmp_path / "r.json"
     r = runner.invoke(app, ["eval", "--suite", str(suite), "--json", str(out)])
     assert r.exit_code == 0, r.output
     assert "problem→measure links: P 1.000  R 1.000" in r.output
+    assert "problem themes: accuracy 1.000 (1/1), in the fallback 0.000 (0)" in r.output
     assert json.loads(out.read_text(encoding="utf-8"))["links"]["gold_found"] == 1
     gold["links"] = [[1, 3]]  # the gold says the other measure answers it: precision and recall fall
+    gold["themes"] = {"1": "water"}
     (tmp_path / "gold" / "d.json").write_text(json.dumps(gold, ensure_ascii=False), encoding="utf-8")
     r = runner.invoke(app, ["eval", "--suite", str(suite)])
     assert r.exit_code == 1 and "link precision 0.000 is below 0.900" in r.stderr
+    assert "theme accuracy 0.000 is below 0.900" in r.stderr

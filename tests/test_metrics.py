@@ -368,7 +368,8 @@ def test_fixtures_rules_suite_declares_the_ci_bar():
     assert (root / suite.reports).resolve() == (ROOT / "fixtures" / "reports").resolve()
     assert suite.backend == "rules"
     assert suite.thresholds == {"macro_span_f1": 0.80, "problem": 0.85, "measure": 0.85,
-                                "link_precision": 0.80, "link_recall": 0.70}
+                                "link_precision": 0.70, "link_recall": 0.75, "theme_accuracy": 0.85,
+                                "max_theme_other": 0.10}
 
 
 def test_backend_mode_passes_settings_and_saves_predictions(evalset: Path, monkeypatch):
@@ -419,6 +420,11 @@ def test_rules_backend_meets_the_fixture_suite_floors():
 def test_rules_backend_meets_the_generality_link_and_theme_floors():
     """The digest's links (and themes) on reports from other sectors and templates."""
     r = invoke("--suite", ROOT / "evals" / "generality_links.toml", "--no-docs")
+    assert r.exit_code == 0, r.output
+
+
+def test_rules_backend_meets_the_multiyear_suite_floors():
+    r = invoke("--suite", ROOT / "evals" / "multiyear_rules.toml", "--no-docs")
     assert r.exit_code == 0, r.output
 
 

@@ -68,7 +68,7 @@ def _render(d: Digest, L: _Lines) -> None:
           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in d.reports:
         c = r.counts
-        L.append(f"| {esc(r.doc_id)} | {esc(r.unit or '—')} | {r.year or '—'} | {num(r.self_score)}"
+        L.append(f"| {esc(r.doc_id)}{' ⚠ no items' if r.no_items else ''} | {esc(r.unit or '—')} | {r.year or '—'} | {num(r.self_score)}"
                  f"{(' ' + esc(r.grade)) if r.grade else ''} | {num(r.budget)} | {pct(r.execution_rate)} | "
                  f"{c.get('goal', 0)} | {c.get('achievement', 0)} | {c.get('problem', 0)} | {c.get('measure', 0)} | "
                  f"{r.missed_indicators} |")
@@ -120,6 +120,31 @@ def _render(d: Digest, L: _Lines) -> None:
         else:
             L.append("Every problem has at least one linked measure.")
         L.append("")
+
+    if d.history:
+        L += ["## Year over year 同比", ""]
+        for h in d.history:
+            L += [f"### {esc(h.unit)} ({', '.join(map(str, h.years))})", ""]
+            for st in h.steps:
+                L += [f"**{st.earlier_year} → {st.year}: recurring problems ({len(st.recurring)})**", ""]
+                for r in st.recurring:
+                    now, was = d.entry(r.problem_id), d.entry(r.earlier_id)
+                    L.append(f"- {esc(now.text)} ({esc(now.id)})")
+                    L.append(f"  - {st.earlier_year}: {esc(was.text)} ({esc(was.id)}; similarity {num(r.score)})")
+                if not st.recurring:
+                    L.append(f"- none of {st.year}'s problems repeats one of {st.earlier_year}")
+                L.append("")
+                if st.follow_ups:
+                    done = sum(f.evidenced for f in st.follow_ups)
+                    L += [f"**{st.earlier_year} measures against {st.year} achievements ({done} of {len(st.follow_ups)} evidenced)**", ""]
+                    for f in st.follow_ups:
+                        m = d.entry(f.measure_id)
+                        if f.evidenced:
+                            a = d.entry(f.evidence_id)
+                            L.append(f"- ✓ {esc(m.text)} ({esc(m.id)}) — evidenced: {esc(a.text)} ({esc(a.id)})")
+                        else:
+                            L.append(f"- ✗ {esc(m.text)} ({esc(m.id)}) — not evidenced")
+                    L.append("")
 
     L += ["## Report cards 报告卡片", ""]
     for card in d.cards:
