@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
-from .routing import is_leadin, item_cue, reader_skips_judgement
+from .routing import is_leadin, is_space_aligned, item_cue, reader_skips_judgement
 from .rules.table_items import reads_table
 from .textview import trim_spans
 from .tokens import count_tokens
@@ -144,9 +144,13 @@ def layout_read_tables(structure: "Structure", route: str = "relevant") -> list[
 
 
 def _layout_read(block: "Block", structure: "Structure") -> bool:
-    """A table block whose goal/result or indicator columns the layout reader recognises."""
-    return block.kind == "table" and block.table is not None and bool(structure.text) \
-        and reads_table(structure.text, block.table) and not reader_skips_judgement(structure.text, block.table)
+    """A table block whose goal/result or indicator columns the layout reader recognises, with
+    cells it can be sure of: tab- or pipe-delimited (columns reconstructed from spacing, with
+    wrapped cells, go to the model) and no judgement left half read (routing.py)."""
+    text = structure.text
+    return block.kind == "table" and block.table is not None and bool(text) \
+        and not is_space_aligned(text, block.start, block.end) \
+        and reads_table(text, block.table) and not reader_skips_judgement(text, block.table)
 
 
 def chunk_document(

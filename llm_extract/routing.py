@@ -102,3 +102,11 @@ def reader_skips_judgement(text: str, table: Table) -> bool:
                         return True
     return False
 
+
+
+def is_space_aligned(text: str, start: int, end: int) -> bool:
+    """Whether the table at text[start:end] lays out its columns with spaces only (PDF text): no
+    cell line opens with a tab and no row is a pipe row, so its cells are reconstructed from
+    display widths and wrapped lines — a reading the layout reader cannot be sure of."""
+    body = text[start:end]
+    return "\n\t" not in "\n" + body and not any(ln.lstrip().startswith("|") for ln in body.split("\n"))
