@@ -10,7 +10,8 @@ digest). Some structure is strong evidence and overrides the model:
   年度目标： a goal, 整改成效： / 完成情况： an achievement — to the end of its paragraph, or, for a
   label that ends its paragraph or is a heading line (a lead-in), over the points after it up to
   the next heading;
-- a 扣分原因 list: the points under a heading naming 扣分 are problems;
+- a 扣分原因 list: the points under a heading naming 扣分 (and no remedy) are problems, and so
+  is an item opening "扣分原因主要是……" / "扣分主要集中在……";
 - an item that opens with "下一步，" / "下一步将" is a measure: the phrase is its own label.
 
 Section headings alone are weak evidence (sections mix categories), so there the model's
@@ -36,7 +37,12 @@ if TYPE_CHECKING:
 #: Where a merged answer turns from a problem to a measure without a colon ("……。下一步，将……").
 _MEASURE_TURN = re.compile(r"下一?步[，,]|下一步(?:我|将|要|拟)")
 _AT_START = re.compile(r"(?:^|[\n。；;！？!?]|[（(]?[0-9一二三四五六七八九十]{1,2}[)）、.．]|[①-⑳])[ \t\u3000]*$")
+#: A heading naming deductions: what stands under it is a problem — unless it names remedies too.
+#: (Not 原因: "存在的问题及原因分析" sections hold results and plans as well.)
 _DEDUCTION = re.compile(r"扣分")
+_REMEDY_TOO = re.compile(r"措施|建议|整改|改进|计划|打算|对策")
+#: An item that opens by stating deductions ("扣分原因主要是……", "扣分主要集中在……").
+_DEDUCTION_OPENER = re.compile(r"(?:主要)?扣分(?:原因|项|指标|情况|主要|集中)")
 _KIND_CATEGORY = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
 #: How far before a span a table cell it overlaps may start (a goal quote starting at its name cell).
 _CELL_REACH = 600
@@ -104,7 +110,7 @@ class Arbiter:
         return None
 
     def _under_deductions(self, pos: int) -> bool:
-        """Whether `pos` lies in a section (or under a heading) naming 扣分."""
+        """Whether `pos` lies in a section (or under a heading) naming 扣分 and no remedies."""
         k = bisect.bisect_right(self._block_starts, pos) - 1
         if k < 0:
             return False
@@ -112,7 +118,7 @@ class Arbiter:
         b = self.st.blocks[k]
         sec = secs[b.section] if 0 <= b.section < len(secs) else None
         while sec is not None and sec.parent is not None:
-            if _DEDUCTION.search(sec.title):
+            if _DEDUCTION.search(sec.title) and not _REMEDY_TOO.search(sec.title):
                 return True
             sec = secs[sec.parent]
         return False
@@ -127,7 +133,7 @@ class Arbiter:
             return label
         if _opens_with_turn(self.text, start, end):
             return "measure"  # "下一步，我局将……": the item announces itself
-        if self._under_deductions(start):
+        if self._under_deductions(start) or _DEDUCTION_OPENER.match(_body(self.text, start, end)):
             return "problem"
         return None
 
@@ -185,14 +191,16 @@ class Arbiter:
         return [(s, e, c) for s, e, c in pieces if e - s >= 4]
 
 
+def _body(text: str, start: int, end: int) -> str:
+    """The span's opening words without its enumeration marker."""
+    head = text[start:min(end, start + 24)].lstrip()
+    mk = match_marker(head)
+    return head[mk.length:] if mk is not None else head
+
+
 def _opens_with_turn(text: str, start: int, end: int) -> bool:
     """Whether the span opens (after its marker) with "下一步，" / "下一步将" / "下步，"."""
-    head = text[start:min(end, start + 16)].lstrip()
-    mk = match_marker(head)
-    if mk is not None:
-        head = head[mk.length:]
-    m = _MEASURE_TURN.match(head)
-    return m is not None
+    return _MEASURE_TURN.match(_body(text, start, end)) is not None
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:

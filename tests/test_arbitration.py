@@ -85,6 +85,15 @@ def test_a_deduction_list_is_problems():
     assert stats.recategorised == 2
 
 
+def test_an_item_stating_deductions_is_a_problem_but_a_causes_heading_alone_is_not_evidence():
+    text = ("七、自评结论\n经综合评定，总自评为92.6分。扣分原因主要是上半年预算执行进度偏慢。\n"
+            "五、存在的问题及原因分析\n同时，我们会将提升服务能力作为工作重点。\n")
+    cats, stats = _read(text, [("measure", "扣分原因主要是上半年预算执行进度偏慢。"),
+                               ("measure", "同时，我们会将提升服务能力作为工作重点。")])
+    assert [c for c, _ in cats] == ["problem", "measure"]
+    assert stats.recategorised == 1
+
+
 TABLE = (
     "三、绩效指标完成情况\n"
     "\t一级指标\n\t二级指标\n\t三级指标\n\t年度指标值\n\t实际完成值\n\t分值\n\t得分\n\t偏差原因\n\n"
