@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from llm_extract.chunking import chunk_document  # noqa: E402
+from llm_extract.llm.chunking import chunk_document  # noqa: E402
 from llm_extract.gold import load_gold_dir, locate_gold, report_index  # noqa: E402
 from llm_extract.grounding import Grounder  # noqa: E402
 from llm_extract.loaders import load  # noqa: E402

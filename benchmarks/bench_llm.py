@@ -31,11 +31,11 @@ from llm_extract.backends.openai_backend import OpenAIBackend  # noqa: E402
 from llm_extract.batch import arun_batch  # noqa: E402
 from llm_extract.commands.eval import EvalConfig, run_eval  # noqa: E402
 from llm_extract.document import Document  # noqa: E402
-from llm_extract.estimate import estimate_document  # noqa: E402
+from llm_extract.llm.estimate import estimate_document  # noqa: E402
 from llm_extract.gold import gold_files, load_gold_dir, report_index  # noqa: E402
 from llm_extract.loaders import load  # noqa: E402
 from llm_extract.pipeline import aextract_document  # noqa: E402
-from llm_extract.settings import LLMSettings  # noqa: E402
+from llm_extract.llm.settings import LLMSettings  # noqa: E402
 from llm_extract.structure import analyze  # noqa: E402
 from mock_openai_server import MockOpenAIServer  # noqa: E402
 

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from _oracle import GoldSet, gold_sets, gold_with_text, run_oracle  # noqa: E402
-from llm_extract.estimate import estimate_document  # noqa: E402
+from llm_extract.llm.estimate import estimate_document  # noqa: E402
 from llm_extract.loaders import load  # noqa: E402
-from llm_extract.settings import LLMSettings  # noqa: E402
+from llm_extract.llm.settings import LLMSettings  # noqa: E402
 
 
 def token_ratio(gs: GoldSet) -> tuple[int, int]:

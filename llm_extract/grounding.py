@@ -510,9 +510,3 @@ def ground_items(
                                  "start": al.start, "end": al.end, "alignment": al.kind})
         )
     return res
-
-
-def align_quotes(text: str, quotes: Sequence[str], **kw) -> list[Optional[Alignment]]:
-    """Convenience for benchmarks and notebooks: align plain strings."""
-    g = Grounder(text, **kw)
-    return [g.align(q) for q in quotes]

@@ -12,19 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 SCHEMA_VERSION = 1
 
-Category = Literal["goal", "achievement", "problem", "measure"]
-CATEGORIES: tuple[Category, ...] = ("goal", "achievement", "problem", "measure")
-#: Report field holding each category's items.
-CATEGORY_FIELD: dict[str, str] = {
-    "goal": "goals",
-    "achievement": "achievements",
-    "problem": "problems",
-    "measure": "measures",
-}
-
-#: Letter of each category in item ids ("P3" = a report's third problem): the digest cites items by
-#: these ids and the viewer anchors each item at "item-<id>", so a citation can link to its place.
-CATEGORY_TAG: dict[str, str] = {"goal": "G", "achievement": "A", "problem": "P", "measure": "M"}
+from .categories import CATEGORIES, CATEGORY_FIELD, CATEGORY_TAG, Category  # noqa: F401 - re-exported: the contract
 
 #: How a quote was placed in the source: verbatim, after folding whitespace/punctuation width,
 #: by fuzzy alignment, or not at all (only kept with --keep-ungrounded).
@@ -92,6 +80,7 @@ class Stats(BaseModel):
     llm_calls: int = 0
     cached_calls: int = 0
     prompt_tokens: int = 0
+    cached_tokens: int = Field(0, description="Of prompt_tokens, those the provider served from its prefix cache.")
     completion_tokens: int = 0
     cost: float = 0.0
     seconds: float = 0.0

@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Column, Table
 from rich.text import Text
 
-from .models import CATEGORIES
+from .categories import CATEGORIES, CATEGORY_INFO
 from .terminal import printable
 
 #: Above this many documents the summary lists only those not written, plus the totals.
@@ -30,7 +30,6 @@ MANY = 50
 
 _STYLE = {"ok": "green", "skipped": "cyan", "partial": "yellow", "failed": "red"}
 _LABEL = {"ok": "ok", "skipped": "done", "partial": "partial", "failed": "failed"}
-_HEADS = ("goals", "achv.", "probs", "meas.")
 
 
 class RateColumn(ProgressColumn):
@@ -93,8 +92,8 @@ def _table(outcomes: list, out_dir: Path) -> Table:
     t.add_column("doc", footer=f"{len(written)} of {len(outcomes)}", no_wrap=True, overflow="ellipsis")
     t.add_column("unit", no_wrap=True, overflow="ellipsis")
     t.add_column("year", justify="right", no_wrap=True)
-    for c, head in zip(CATEGORIES, _HEADS):
-        t.add_column(head, justify="right", no_wrap=True, footer=str(totals[c]))
+    for c in CATEGORY_INFO:
+        t.add_column(c.short, justify="right", no_wrap=True, footer=str(totals[c.id]))
     t.add_column("ind.", justify="right", no_wrap=True, footer=str(sum(o.indicators for o in written)))
     t.add_column("status", no_wrap=True)
     for o in rows:

@@ -159,12 +159,6 @@ class Structure:
     blocks: list[Block] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
 
-    def section_of(self, block: Block) -> Section:
-        return self.sections[block.section]
-
-    def blocks_in(self, section: Section) -> list[Block]:
-        return [b for b in self.blocks if b.section == section.index]
-
 
 _RANK = {"cn": 1, "dec1": 1, "pcn": 2, "dec2": 2, "num": 3, "dec3": 3, "pnum": 4, "rpar": 4, "circ": 5}
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
@@ -497,12 +491,15 @@ def _finish(st: Structure) -> None:
     """Section ends, inherited kinds and heading paths."""
     secs = st.sections
     n = len(st.text)
-    for s in secs[1:]:
+    # A section ends where the next section of its level or higher starts. One pass with a stack
+    # of still-open sections (levels strictly rising) keeps this linear in the number of headings.
+    open_: list[Section] = []
+    for t in secs[1:]:
+        while open_ and open_[-1].level >= t.level:
+            open_.pop().end = t.start
+        open_.append(t)
+    for s in open_:
         s.end = n
-        for t in secs[s.index + 1:]:
-            if t.level <= s.level:
-                s.end = t.start
-                break
     for s in secs:
         if s.parent is None:
             s.kind = s.own_kind or "other"

@@ -17,7 +17,7 @@ from llm_extract.commands.eval import EvalConfig, run_eval
 from llm_extract.evaluation import EvalResult
 from llm_extract.gold import gold_files, load_gold_dir, report_index
 from llm_extract.loaders import load
-from llm_extract.settings import LLMSettings
+from llm_extract.llm.settings import LLMSettings
 from mock_openai_server import MockOpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent

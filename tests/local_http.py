@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from llm_extract.backends.openai_backend import OpenAIBackend
 from llm_extract.document import Document
 from llm_extract.pipeline import aextract_document
-from llm_extract.settings import LLMSettings
+from llm_extract.llm.settings import LLMSettings
 
 KEY = "test-key-0123"
 TEXT = "三、存在问题\n一是村医老龄化现象突出。\n四、下一步改进措施\n下一步，我局将加强村医培训。\n"
@@ -67,11 +67,15 @@ class LocalServer:
         self.httpd.server_close()
 
 
-def send(h, status: int, body: bytes, content_type: str = "application/json") -> None:
+def send_head(h, status: int, length: int, content_type: str = "application/json") -> None:
     h.send_response(status)
     h.send_header("Content-Type", content_type)
-    h.send_header("Content-Length", str(len(body)))
+    h.send_header("Content-Length", str(length))
     h.end_headers()
+
+
+def send(h, status: int, body: bytes, content_type: str = "application/json") -> None:
+    send_head(h, status, len(body), content_type)
     h.wfile.write(body)
 
 

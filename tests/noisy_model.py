@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional
 
-from llm_extract.chunking import PART_SEPARATOR
+from llm_extract.llm.chunking import PART_SEPARATOR
 from llm_extract.headings import match_marker
 
 KINDS = ("drop", "truncate", "merge", "split", "slip", "ellipsis", "flip", "hallucinate", "heading",

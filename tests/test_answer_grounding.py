@@ -4,9 +4,9 @@ piece by piece, with dropped markers restored, numerals folded, and merges split
 
 from __future__ import annotations
 
-from llm_extract.answers import AnswerReader
-from llm_extract.backends.llm_schema import ExtractedItem
-from llm_extract.chunking import PART_SEPARATOR, Chunk
+from llm_extract.llm.answers import AnswerReader
+from llm_extract.llm.schema import ExtractedItem
+from llm_extract.llm.chunking import PART_SEPARATOR, Chunk
 from llm_extract.grounding import Grounder, extend_to_marker, extend_to_sentence_end, ground_items
 from llm_extract.backends.base import RawItem
 from llm_extract.models import Stats

@@ -3,10 +3,10 @@ weak structure — a section heading alone — leaves the model's category stand
 
 from __future__ import annotations
 
-from llm_extract.answers import AnswerReader
-from llm_extract.arbitration import Arbiter
-from llm_extract.backends.llm_schema import ExtractedItem
-from llm_extract.chunking import Chunk
+from llm_extract.llm.answers import AnswerReader
+from llm_extract.llm.arbitration import Arbiter
+from llm_extract.llm.schema import ExtractedItem
+from llm_extract.llm.chunking import Chunk
 from llm_extract.models import Stats
 from llm_extract.structure import analyze
 

@@ -10,10 +10,10 @@ import pytest
 
 from llm_extract.backends.base import PartialExtraction
 from llm_extract.backends.openai_backend import OpenAIBackend
-from llm_extract.cache import CacheError, ResponseCache, cache_key
+from llm_extract.llm.cache import CacheError, ResponseCache, cache_key
 from llm_extract.document import Document
 from llm_extract.pipeline import aextract_document
-from llm_extract.settings import LLMSettings
+from llm_extract.llm.settings import LLMSettings
 from mock_openai_server import MockOpenAIServer
 
 BASE = dict(model="m", base_url="http://x/v1", method="json_schema", temperature=0.0,

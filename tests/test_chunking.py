@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from llm_extract.chunking import PART_SEPARATOR, chunk_document, split_long
+from llm_extract.llm.chunking import PART_SEPARATOR, chunk_document, split_long
 from llm_extract.loaders import load
 from llm_extract.structure import analyze
-from llm_extract.tokens import count_tokens
+from llm_extract.llm.tokens import count_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "fixtures" / "reports").glob("*.*"))

@@ -14,11 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "fixtures" / "reports"
 
 
-@pytest.fixture(autouse=True)
-def offline_env(monkeypatch):
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_MODEL", "LLM_EXTRACT_CONFIG"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-llm-extract-test")
+pytestmark = pytest.mark.usefixtures("offline_env")
 
 
 def invoke(*args):

@@ -360,7 +360,7 @@ def test_cli_llm_option_needs_an_endpoint_and_uses_the_configured_model(results,
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_API_KEY", "LLM_EXTRACT_BASE_URL",
                 "LLM_EXTRACT_CONFIG", "LLM_EXTRACT_MODEL"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("llm_extract.settings.default_config_path", lambda: tmp_path / "none.toml")
+    monkeypatch.setattr("llm_extract.llm.settings.default_config_path", lambda: tmp_path / "none.toml")
     out = tmp_path / "d.json"
     r = runner.invoke(app, ["digest", str(results), "-o", str(out), "--llm"])
     assert r.exit_code == 2 and "--llm needs a model endpoint" in r.stderr
@@ -374,6 +374,8 @@ def test_cli_llm_option_needs_an_endpoint_and_uses_the_configured_model(results,
         def with_structured_output(self, schema, method=None):
             made["method"] = method
             return FakeChat(theme="budget").with_structured_output(schema)
+
+    import llm_extract.llm.client  # noqa: F401 - its LeanChatOpenAI must subclass the real ChatOpenAI
 
     monkeypatch.setattr("langchain_openai.ChatOpenAI", FakeChatOpenAI)
     r = runner.invoke(app, ["digest", str(results), "-o", str(out), "--llm",

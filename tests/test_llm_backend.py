@@ -18,7 +18,7 @@ from llm_extract.batch import arun_batch
 from llm_extract.document import Document
 from llm_extract.models import Report
 from llm_extract.pipeline import aextract_document
-from llm_extract.settings import LLMSettings
+from llm_extract.llm.settings import LLMSettings
 from llm_extract.structure import analyze
 from mock_openai_server import MockOpenAIServer, drop, excerpt_of, hang, raw, reply, status
 
@@ -105,8 +105,8 @@ def test_requests_and_answers_are_those_of_stock_chat_openai(method):
     from langchain_openai import ChatOpenAI
     from pydantic import ValidationError
 
-    from llm_extract.backends.chat_model import LeanChatOpenAI
-    from llm_extract.backends.llm_schema import Extraction
+    from llm_extract.llm.client import LeanChatOpenAI
+    from llm_extract.llm.schema import Extraction
 
     msgs = [{"role": "system", "content": "提取条目。"}, {"role": "user", "content": TEXT},
             {"role": "assistant", "content": '{"items": []}'}, {"role": "user", "content": "再试一次。"}]
@@ -137,7 +137,7 @@ def test_requests_and_answers_are_those_of_stock_chat_openai(method):
 
 @pytest.mark.parametrize("method", ["json_schema", "json_mode"])
 def test_model_and_schema_are_prepared_once_per_backend_not_per_call(method, monkeypatch):
-    from llm_extract.backends.llm_schema import Extraction
+    from llm_extract.llm.schema import Extraction
 
     docs = [Document.from_text(TEXT.replace("一是", f"第{n}，一是"), doc_id=f"d{n}") for n in range(4)]
     schemas, builds = [], []
@@ -444,7 +444,7 @@ def test_cli_unreachable_endpoint_is_one_line_per_document_without_traceback(tmp
 
 
 def test_rate_limiter_spaces_requests_and_a_429_pauses_everyone():
-    from llm_extract.backends.openai_backend import RateLimiter
+    from llm_extract.llm.transport import RateLimiter
 
     now = [100.0]
     slept: list[float] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract.chunking import PART_SEPARATOR
+from llm_extract.llm.chunking import PART_SEPARATOR
 from llm_extract.cli import app
 from llm_extract.gold import load_gold_dir, report_index
 from llm_extract.loaders import load
@@ -30,12 +30,9 @@ REPORTS = ROOT / "fixtures" / "reports"
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_MODEL", "LLM_EXTRACT_CONFIG"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-partial")
-    return monkeypatch
+def env(offline_env):
+    offline_env.setenv("OPENAI_API_KEY", "sk-test-partial")
+    return offline_env
 
 
 def _gold_and_inputs(folder: Path) -> list[dict]:

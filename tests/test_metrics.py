@@ -324,12 +324,20 @@ def test_cli_baseline_prints_deltas(evalset: Path):
     assert f"{PARTIAL_MACRO - 1:+.3f}" in r.stdout
 
 
+def test_cli_pred_pointed_at_the_reports_or_gold_folder_is_an_error_not_zeros(evalset: Path):
+    r = invoke("--gold", evalset / "gold", "--pred", evalset / "reports")
+    assert r.exit_code == 2 and "report files (.txt)" in r.stderr and "reports folder" in r.stderr
+    assert "macro span F1" not in r.stdout
+    r = invoke("--gold", evalset / "gold", "--pred", evalset / "gold")
+    assert r.exit_code == 2 and "is the gold folder" in r.stderr
+
+
 def test_cli_missing_prediction_and_bad_gold_fail_clearly(evalset: Path):
     r = invoke("--gold", evalset / "gold", "--pred", evalset / "nothing_here_yet")
     assert r.exit_code == 2
     (evalset / "empty").mkdir()
-    r = invoke("--gold", evalset / "gold", "--pred", evalset / "empty")
-    assert r.exit_code == 1 and "county" in r.stderr and "no prediction" in r.stderr
+    r = invoke("--gold", evalset / "gold", "--pred", evalset / "empty")  # not a table of zeros
+    assert r.exit_code == 2 and "no <doc_id>.json for any of the 1 gold documents" in r.stderr
     bad = json.loads((evalset / "gold" / "county.json").read_text(encoding="utf-8"))
     bad["items"][1]["quote"] = "（2）信息化建设滞后。"
     (evalset / "gold" / "county.json").write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
@@ -376,7 +384,7 @@ def test_backend_mode_passes_settings_and_saves_predictions(evalset: Path, monke
     """The backend seam with a stand-in pipeline: settings reach get_backend, reports are scored."""
     seen = {}
 
-    def get_backend(name, **settings):
+    def get_backend(name, settings=None):
         seen["name"], seen["settings"] = name, settings
         return "backend-object"
 
@@ -396,7 +404,8 @@ def test_backend_mode_passes_settings_and_saves_predictions(evalset: Path, monke
                "--prompt-version", "v2", "--json", out, "--save-pred", evalset / "saved", "--min-f1", "1.0")
     assert r.exit_code == 0, r.output
     assert seen["name"] == "fake"
-    assert seen["settings"] == {"model": "m1", "base_url": "http://127.0.0.1:9", "prompt_version": "v2"}
+    s = seen["settings"]  # typed settings, resolved once by the command
+    assert (s.model, s.base_url, s.prompt_version) == ("m1", "http://127.0.0.1:9", "v2")
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["run"]["backend"] == "fake" and data["run"]["model"] == "m1"
     assert Report.model_validate_json((evalset / "saved" / "county.json").read_text(encoding="utf-8")).backend == "fake"

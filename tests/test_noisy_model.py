@@ -13,7 +13,7 @@ import statistics
 import pytest
 
 from _oracle import gold_sets, run_oracle
-from llm_extract.chunking import PART_SEPARATOR
+from llm_extract.llm.chunking import PART_SEPARATOR
 from mock_openai_server import Oracle
 from noisy_model import KINDS, NoisyModel
 

@@ -16,7 +16,7 @@ import pytest
 
 from _oracle import FIX, GoldSet, gold_sets, gold_with_text
 from _oracle import run_oracle as _run
-from llm_extract.chunking import chunk_document, layout_read_tables
+from llm_extract.llm.chunking import chunk_document, layout_read_tables
 from llm_extract.gold import gold_files, locate_gold
 from llm_extract.models import GoldDoc
 from llm_extract.structure import analyze

@@ -62,16 +62,11 @@ def _assert_clean(text: str | bytes, where: str) -> None:
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_MODEL", "LLM_EXTRACT_CONFIG",
-              "LLM_EXTRACT_API_KEY", "LLM_EXTRACT_BASE_URL"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("LLM_EXTRACT_BACKOFF", "0.01")
-    monkeypatch.setenv("LLM_EXTRACT_MAX_RETRIES", "1")
-    return monkeypatch
+def env(offline_env):
+    offline_env.setenv("OPENAI_API_KEY", KEY)
+    offline_env.setenv("LLM_EXTRACT_BACKOFF", "0.01")
+    offline_env.setenv("LLM_EXTRACT_MAX_RETRIES", "1")
+    return offline_env
 
 
 def test_secrets_echoed_by_the_server_reach_no_output_stream_file_or_cache(tmp_path, env):

@@ -24,12 +24,7 @@ ESC_NAME = "\x1b[31mred\x1b]0;title\x07"
 SERVER_ERROR = "Invalid value at [/messages/1/content]: [bold]x[/bold] \x1b[2J\x1b]0;pwned\x07"
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_MODEL", "LLM_EXTRACT_CONFIG"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("offline_env")
 
 
 def run(*args: str):
@@ -119,6 +114,11 @@ def test_digest_eval_estimate_and_view_print_names_literally(tmp_path):
     shutil.copy(ROOT / "fixtures" / "gold" / "yiyang_2024.json", gold / "yiyang_2024.json")
     pred = tmp_path / "p[" / "]red"
     pred.mkdir(parents=True)
+    ev = run("eval", "--gold", gold, "--reports", ROOT / "fixtures" / "reports", "--pred", pred)
+    assert ev.exit_code == 2  # no prediction for any gold document: an error, not a table of zeros
+    assert f"--pred {pred}: no <doc_id>.json" in ev.output.replace("\n", "")
+    shutil.copy(ROOT / "fixtures" / "gold" / "lianjiang_2024.json", gold / "lianjiang_2024.json")
+    assert run("extract", ROOT / "fixtures" / "reports" / "lianjiang_2024.txt", "-o", pred).exit_code == 0
     ev = run("eval", "--gold", gold, "--reports", ROOT / "fixtures" / "reports", "--pred", pred)
     assert ev.exit_code == 1
     assert f"no prediction {pred}/yiyang_2024.json" in ev.output

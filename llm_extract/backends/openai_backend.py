@@ -1,11 +1,11 @@
 """The `openai` backend: any OpenAI-compatible chat endpoint through LangChain's ChatOpenAI.
 
-Per document: chunk and route (chunking.py), ask the model for every chunk and pass with
+Per document: plan the requests (llm/plan.py: routed chunks × passes), ask the model for each with
 `with_structured_output(Extraction, method=..., include_raw=True)`, and return raw items with
 their chunk as the grounding window. One backend instance serves a whole batch, so its
 concurrency semaphore, rate limiter, response cache and failure state are shared by all
 documents. The model and its connection pool are built once, with the backend; the model is
-`chat_model.LeanChatOpenAI`, ChatOpenAI without its per-call rebuilding of constant request parts.
+`llm/client.LeanChatOpenAI`, ChatOpenAI without its per-call rebuilding of constant request parts.
 
 Retries are ours, not the openai client's (its max_retries is 0): we honour Retry-After and
 pause the whole batch on a 429 (not just the one call), wait with jittered exponential backoff
@@ -20,42 +20,35 @@ every model answer is scrubbed of secrets before it is used or cached (a model c
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import gc
-import hashlib
 import json
-import random
-import re
-import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-import httpx
 import openai
 from pydantic import ValidationError
 
-from ..cache import CacheError, ResponseCache, cache_key
-from ..chunking import Chunk, chunk_document, layout_read_tables
-from ..answers import AnswerReader
+from ..llm.cache import CacheError, ResponseCache
+from ..llm.chunking import Chunk, layout_read_tables
+from ..llm.plan import Planner, Request
+from ..llm.answers import AnswerReader
 from ..models import Item, Stats
-from ..pricing import Price, price_for
-from ..prompts import PromptSet, load_prompts
-from ..redact import Redactor
-from ..settings import LLMSettings
-from ..tokens import count_tokens, ensure_offline_tiktoken
+from ..llm.pricing import Price, price_for
+from ..llm.prompts import PromptSet
+from ..llm.redact import Redactor
+from ..llm.settings import LLMSettings
+from ..llm.tokens import count_tokens, ensure_offline_tiktoken
+from ..llm.transport import RateLimiter, describe_error, retry_verdict
 from .base import BackendError, BackendResult, RawItem
-from .http_client import AnswerError, build_async_client
-from .llm_schema import Extraction
+from ..llm.schema import Extraction
 from .rules import table_block_items
 
 if TYPE_CHECKING:
     from ..document import Document
     from ..structure import Structure
 
-#: Models that reject a temperature parameter (reasoning models).
-_NO_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
 
 
 class EndpointError(BackendError):
@@ -80,31 +73,7 @@ class _CallFailed(Exception):
 class _Usage:
     prompt: int = 0
     completion: int = 0
-
-
-class RateLimiter:
-    """Spaces request starts by 1/rps and lets a 429 pause every caller until Retry-After."""
-
-    def __init__(self, rps: Optional[float], *, clock=time.monotonic, sleep=asyncio.sleep):
-        self.interval = 1.0 / rps if rps else 0.0
-        self._next = 0.0
-        self._pause_until = 0.0
-        self._clock = clock
-        self._sleep = sleep
-
-    def pause(self, seconds: float) -> None:
-        self._pause_until = max(self._pause_until, self._clock() + seconds)
-
-    async def wait(self) -> None:
-        while True:
-            now = self._clock()
-            t = max(now, self._next, self._pause_until)
-            if self.interval:
-                self._next = t + self.interval  # reserve the slot before sleeping
-            if t > now:
-                await self._sleep(t - now)
-            if self._pause_until <= self._clock() + 1e-3:
-                return
+    cached: int = 0  # prompt tokens the provider served from its prefix cache (billed lower)
 
 
 class OpenAIBackend:
@@ -119,22 +88,20 @@ class OpenAIBackend:
     ):
         self.settings = settings
         self.model: Optional[str] = settings.model
-        self.method = settings.resolved_method()
-        self.prompts = prompts or load_prompts(settings.prompt_version)
+        self.plan = Planner(settings, prompts)
+        self.method = self.plan.method
+        self.prompts = self.plan.prompts
         self.prompt_version: Optional[str] = self.prompts.version
         self.price: Optional[Price] = price_for(settings)
         self.cache = cache
         self.limiter = RateLimiter(settings.rps)
-        self._secret = settings.api_key.get_secret_value() if settings.api_key else None
         self.redact = Redactor.for_settings(settings)
         self._fatal: Optional[EndpointError] = None
         self._ever_ok = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._sem: Optional[asyncio.Semaphore] = None
-        self._http: Any = None  # the HTTP client of this event loop (see _http_library)
+        self._http: Any = None  # the HTTP client of this event loop (llm/client.build_http_client)
         self._runnable: Any = None
-        self._schema_id = hashlib.sha256(
-            json.dumps(Extraction.model_json_schema(), sort_keys=True).encode()).hexdigest()
         #: how retries wait (tests record the delays instead of sleeping them)
         self.sleep = asyncio.sleep
         ensure_offline_tiktoken()
@@ -167,8 +134,7 @@ class OpenAIBackend:
         return self.settings.concurrency + 4
 
     def chunks_for(self, doc: "Document", structure: "Structure") -> list[Chunk]:
-        s = self.settings
-        return chunk_document(doc.text, structure, max_tokens=s.max_chunk_tokens, route=s.route, model=s.model)
+        return self.plan.chunks(doc.text, structure)
 
     def layout_items(self, doc: "Document", structure: "Structure") -> list[Item]:
         """Items of the tables the layout reader reads (not sent to the model, see chunking)."""
@@ -186,8 +152,8 @@ class OpenAIBackend:
             return done
         chunks = self.chunks_for(doc, structure)
         stats = Stats(chars=len(doc.text), chunks=len(chunks))
-        jobs = [(c, p) for p in range(1, self.settings.passes + 1) for c in chunks]
-        results = await asyncio.gather(*(self._extract_chunk(c, p, stats) for c, p in jobs), return_exceptions=True)
+        jobs = self.plan.requests(chunks, keyed=self.cache is not None)
+        results = await asyncio.gather(*(self._extract_chunk(j, stats) for j in jobs), return_exceptions=True)
         for r in results:  # a cancelled batch must not be reported as failed calls
             if isinstance(r, asyncio.CancelledError):
                 raise r
@@ -195,14 +161,15 @@ class OpenAIBackend:
         items: list[RawItem] = []
         failures = [r for r in results if isinstance(r, BaseException)]
         reader = AnswerReader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
-        for (chunk, pass_no), r in zip(jobs, results):
+        for job, r in zip(jobs, results):
             if not isinstance(r, BaseException):
-                items.extend(reader.raw_items(chunk, r.items, pass_no, stats))
+                items.extend(reader.raw_items(job.chunk, r.items, job.pass_no, stats))
         if self.settings.passes > 1:
             reader.reconcile(items, stats)
         stats.failed_calls = len(failures)  # type: ignore[attr-defined]
         if self.price is not None:
-            stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens), 6)
+            stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens,
+                                               cached_tokens=stats.cached_tokens), 6)
         if jobs and len(failures) == len(jobs):
             raise BackendError(f"all {len(jobs)} model calls failed; last error: {self.redact(str(failures[-1]))}")
         if not failures:
@@ -218,15 +185,7 @@ class OpenAIBackend:
     # Documents with failed calls are not; their successful chunks are still cached one by one.
 
     def _doc_key(self, doc: "Document") -> Optional[str]:
-        if self.cache is None:
-            return None
-        s = self.settings
-        return cache_key(
-            model=s.model, base_url=s.base_url, method=self.method, temperature=s.temperature,
-            prompt_version=f"{self.prompts.version}:{self.prompts.sha256}", schema=self._schema_id,
-            messages={"document": hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
-                      "route": s.route, "max_chunk_tokens": s.max_chunk_tokens, "passes": s.passes},
-        )
+        return None if self.cache is None else self.plan.document_key(doc.text)
 
     def _cached_document(self, key: Optional[str]) -> Optional[BackendResult]:
         if self.cache is None or key is None:
@@ -268,23 +227,13 @@ class OpenAIBackend:
     # -- one chunk ---------------------------------------------------------------------------
 
     def messages_for(self, chunk: Chunk, pass_no: int) -> list[dict[str, str]]:
-        return self.prompts.messages(chunk.text, chunk.section_path, pass_no=pass_no,
-                                     json_instructions=self.method == "json_mode")
+        return self.plan.messages(chunk, pass_no)
 
-    async def _extract_chunk(self, chunk: Chunk, pass_no: int, stats: Stats) -> Extraction:
-        if not chunk.text.strip():  # never sent; chunking does not produce these, but be sure
+    async def _extract_chunk(self, job: Request, stats: Stats) -> Extraction:
+        if not job.chunk.text.strip():  # never sent; chunking does not produce these, but be sure
             return Extraction(items=[])
-        key = None
-        if self.cache is not None:
-            # the system prompt and examples are covered by the prompt set's content hash, so
-            # the variable part of the key is the user message: chunk text, section path, pass
-            key = cache_key(
-                model=self.settings.model, base_url=self.settings.base_url, method=self.method,
-                temperature=self.settings.temperature,
-                prompt_version=f"{self.prompts.version}:{self.prompts.sha256}",
-                schema=self._schema_id,
-                messages=self.prompts.render_user(chunk.text, chunk.section_path, pass_no),
-            )
+        key = job.key
+        if self.cache is not None and key is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 try:
@@ -293,7 +242,7 @@ class OpenAIBackend:
                     return out
                 except ValidationError:
                     pass
-        messages = self.messages_for(chunk, pass_no)
+        messages = job.messages
         usage = _Usage()
         last: Optional[_SchemaFailure] = None
         convo = list(messages)
@@ -316,6 +265,7 @@ class OpenAIBackend:
         finally:
             stats.prompt_tokens += usage.prompt
             stats.completion_tokens += usage.completion
+            stats.cached_tokens += usage.cached
         raise _CallFailed(f"output failed schema validation after {self.settings.reasks + 1} tries: {last}")
 
     def _scrubbed(self, out: Extraction) -> Extraction:
@@ -375,6 +325,8 @@ class OpenAIBackend:
         if meta:
             usage.prompt += int(meta.get("input_tokens") or 0)
             usage.completion += int(meta.get("output_tokens") or 0)
+            # LangChain maps usage.prompt_tokens_details.cached_tokens to input_token_details.cache_read
+            usage.cached += int((meta.get("input_token_details") or {}).get("cache_read") or 0)
         else:
             usage.prompt += self._estimate_prompt(convo)
         parsed = result.get("parsed") if isinstance(result, dict) else result
@@ -389,45 +341,12 @@ class OpenAIBackend:
     def _classify(self, e: BaseException, attempt: int) -> Optional[float]:
         """Seconds to wait before retrying `e`; None when it is not retryable for this chunk.
         Fatal endpoint problems are recorded and raised."""
-        s = self.settings
-        where = s.endpoint_label()
-        if isinstance(e, openai.AuthenticationError):
-            self._set_fatal(f"the endpoint {where} rejected the API key ({_status(e)}): check OPENAI_API_KEY "
-                            "(or LLM_EXTRACT_API_KEY, or api_key in the --config file)")
-        if isinstance(e, openai.PermissionDeniedError):
-            self._set_fatal(f"the endpoint {where} refused access ({_status(e)}{_server_says(e)}): the key may "
-                            f"not be allowed to use model '{s.model}', or the service may not be available from "
-                            "this network or region — check the key (OPENAI_API_KEY), --model and --base-url")
-        if isinstance(e, openai.NotFoundError):
-            self._set_fatal(f"model '{s.model}' or its API path not found at {where} (404): "
-                            "check --model and --base-url (it usually ends in /v1)")
-        if isinstance(e, openai.BadRequestError):
-            msg = self.redact(getattr(e, "message", str(e)))
-            if re.search(r"response_format|json_schema|json_object|tool", msg, re.I):
-                self._set_fatal(f"the endpoint does not accept structured-output method '{self.method}': "
-                                f"{msg[:300]} — try --method function_calling or --method json_mode")
-            return None
-        retryable = isinstance(e, (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
-                                   openai.APIConnectionError)) or (
-            isinstance(e, openai.APIStatusError) and e.status_code in (408, 409, 425, 429) or
-            isinstance(e, openai.APIStatusError) and e.status_code >= 500) or (
-            isinstance(e, AnswerError) and e.transient)
-        if not retryable:
-            return None
-        if _cannot_connect(e) and not self._ever_ok and attempt >= min(1, s.max_retries):
-            # never answered and still refusing after a retry: a wrong URL or a stopped server,
-            # not a hiccup — say so once instead of backing off per chunk
-            self._set_fatal(f"cannot reach {where}: {describe_error(e)} — is the server running and the "
-                            "base URL right?")
-        if attempt >= s.max_retries:
-            return None
-        delay = min(s.max_backoff, s.backoff * (2 ** attempt)) * (0.5 + random.random() / 2)
-        after = _retry_after(e)
-        if after is not None:
-            delay = min(s.max_backoff, max(after, 0.0))
-            if isinstance(e, openai.RateLimitError) or getattr(e, "status_code", 0) == 429:
-                self.limiter.pause(delay)  # the whole batch backs off, not just this call
-        return delay
+        v = retry_verdict(e, attempt, self.settings, self.method, ever_answered=self._ever_ok, redact=self.redact)
+        if v.fatal is not None:
+            self._set_fatal(v.fatal)
+        if v.pause_all and v.delay is not None:
+            self.limiter.pause(v.delay)
+        return v.delay
 
     def _set_fatal(self, message: str) -> None:
         if self._fatal is None:
@@ -470,31 +389,10 @@ class OpenAIBackend:
         """`with_structured_output(Extraction, method, include_raw=True)` on a ChatOpenAI with its
         own connection pool. Built once per backend (per event loop), not per call; creating the
         client needs no running loop, so the constructor builds it ahead of the first request."""
-        from .chat_model import LeanChatOpenAI
+        from ..llm.client import build_chat_model, build_http_client
 
-        s = self.settings
-        http = _http_library()
-        # The connection pool is what enforces `concurrency` (HTTP/1.1: one request per
-        # connection); waiting for a free connection is not part of a request's timeout.
-        # `timeout` bounds the whole request, not each read, and answers are capped (http_client)
-        self._http = build_async_client(
-            http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
-            timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
-            limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
-            verify=_ssl_context(),
-        )
-        kwargs: dict[str, Any] = dict(
-            model=s.model,
-            base_url=s.base_url,
-            api_key=self._secret or "not-needed",
-            timeout=s.timeout,
-            max_retries=0,
-            http_async_client=self._http,
-            use_responses_api=False,
-        )
-        if not _NO_TEMPERATURE.match(s.model.split("/")[-1]):
-            kwargs["temperature"] = s.temperature
-        llm = LeanChatOpenAI(**kwargs)
+        self._http = build_http_client(self.settings)
+        llm = build_chat_model(self.settings, http_async_client=self._http)
         return llm.with_structured_output(Extraction, method=self.method, include_raw=True)
 
 
@@ -507,109 +405,6 @@ def _settle_heap() -> None:
     are then frozen, so later full passes during a long batch do not scan them again."""
     gc.collect()
     gc.freeze()
-
-
-@functools.lru_cache(maxsize=1)
-def _http_library() -> Any:
-    """The HTTP library the installed openai SDK is built on (httpx2 in recent releases, httpx
-    before): a client of its own library skips the SDK's compatibility layer for the other one
-    (about 1 ms of CPU less per call)."""
-    try:
-        import httpx2
-    except ImportError:
-        return httpx
-    return httpx2 if issubclass(openai.DefaultAsyncHttpxClient, httpx2.AsyncClient) else httpx
-
-
-@functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """One verified TLS context for every client we make (loading the CA bundle takes ~25 ms)."""
-    return _http_library().create_ssl_context()
-
-
-@functools.lru_cache(maxsize=1)
-def _connect_errors() -> tuple[type[BaseException], ...]:
-    lib = _http_library()
-    return (httpx.ConnectError, lib.ConnectError, ConnectionRefusedError)
-
-
-def _cannot_connect(e: BaseException) -> bool:
-    """No connection could be opened (refused, unknown host) — unlike a dropped or timed-out one."""
-    if not isinstance(e, openai.APIConnectionError) or isinstance(e, openai.APITimeoutError):
-        return False
-    cause, seen = e.__cause__ or e.__context__, 0
-    while cause is not None and seen < 10:
-        if isinstance(cause, _connect_errors()):
-            return True
-        cause, seen = cause.__cause__ or cause.__context__, seen + 1
-    return False
-
-
-def _retry_after(e: BaseException) -> Optional[float]:
-    resp = getattr(e, "response", None)
-    headers = getattr(resp, "headers", None)
-    if not headers:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    v = headers.get("retry-after")
-    if not v:
-        return None
-    try:
-        return float(v)
-    except ValueError:
-        try:
-            dt = email.utils.parsedate_to_datetime(v)
-            return max(0.0, dt.timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _status(e: BaseException) -> str:
-    code = getattr(e, "status_code", None)
-    return f"HTTP {code}" if code else type(e).__name__
-
-
-def describe_error(e: BaseException) -> str:
-    """One line saying what went wrong with a model call (not yet redacted)."""
-    if isinstance(e, openai.APITimeoutError):
-        return "request timed out"
-    if isinstance(e, openai.APIConnectionError):
-        # the innermost cause says what happened ("[Errno 111] Connection refused", "Server
-        # disconnected without sending a response", a DNS failure)
-        detail, cause, seen = "", e.__cause__ or e.__context__, 0
-        while cause is not None and seen < 10:
-            if str(cause):
-                detail = str(cause)
-            cause, seen = cause.__cause__ or cause.__context__, seen + 1
-        return f"connection failed ({detail})" if detail else "connection failed"
-    if isinstance(e, AnswerError):
-        return str(e)
-    if isinstance(e, openai.APIStatusError):
-        return f"HTTP {e.status_code}{_server_says(e) or ': ' + getattr(e, 'message', '')}"[:400]
-    return f"{type(e).__name__}: {e}"[:400]
-
-
-def _server_says(e: BaseException) -> str:
-    """What the error body says, briefly: ': <message>' from the API's JSON error, or ', a web
-    page ('<title>')' when it is HTML (a proxy's or a firewall's page), so the page's markup is
-    never pasted into a message; else ''."""
-    body = getattr(e, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"].strip():
-        return ": " + " ".join(body["message"].split())[:200]
-    resp = getattr(e, "response", None)
-    try:
-        text = resp.text if resp is not None else ""
-    except Exception:  # the body was not read (a streamed response)
-        return ""
-    if not text.lstrip()[:1] == "<":
-        return ""
-    title = re.search(r"<title[^>]*>(.*?)</title>", text[:20000], re.S | re.I)
-    return f", a web page ('{' '.join(title.group(1).split())[:80]}')" if title else ", a web page"
 
 
 def _short(e: Any) -> str:

@@ -6,7 +6,7 @@ option such as --route must read the same in all of them.
 
 from __future__ import annotations
 
-from ..prompts import DEFAULT_VERSION
+from ..llm.prompts import DEFAULT_VERSION
 
 PATHS_HELP = "Report files (.txt .md .docx .pdf) and/or folders (searched recursively)."
 ROUTE_HELP = ("relevant (skip boilerplate/budget sections; read recognised self-evaluation tables by layout "

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..categories import CATEGORY_NAMES  # noqa: F401 - re-exported for the renderers
 from ..digest import Digest, Entry
 
 #: Near-duplicate clusters shown per theme, and citations listed per cluster (the JSON/xlsx have all).
 MAX_CLUSTERS = 15
 MAX_MEMBERS = 10
-
-CATEGORY_NAMES = {"goal": "目标 Goals", "achievement": "成效 Achievements", "problem": "问题 Problems",
-                  "measure": "措施 Measures"}
 
 
 def num(v: Optional[float], digits: int = 2) -> str:

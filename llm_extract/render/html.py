@@ -16,13 +16,10 @@ import jinja2
 from markupsafe import Markup
 
 from ..atomic import atomic_path
+from ..categories import CATEGORY_BORDERS, CATEGORY_COLORS  # noqa: F401 - the viewer imports them from here
 from ..digest import Digest
 from .common import (CATEGORY_NAMES, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct, problems_by_doc,
                      title, where, who)
-
-#: Category colours shared with the per-report viewer (colour-blind-safe Okabe–Ito tints).
-CATEGORY_COLORS = {"goal": "#cfe3f7", "achievement": "#cdeccd", "problem": "#f9d3c4", "measure": "#f3e3a6"}
-CATEGORY_BORDERS = {"goal": "#0072b2", "achievement": "#009e73", "problem": "#d55e00", "measure": "#b08900"}
 
 
 @lru_cache(maxsize=1)

@@ -35,11 +35,6 @@ _REMEDY = re.compile(r"^已(?:督促|下达|纳入|提请|启动|制定|安排|�
 _NOT_ITEM = re.compile(r"^(达标|已达标|完成|已完成|超额完成|全面完成|全面落实|按时完成|显著(增长|成效)|无偏差|无)[。.]?$")
 
 
-def _match(label: str, names: tuple[str, ...]) -> bool:
-    k = cell_key(label)
-    return any(n in k for n in names)
-
-
 def _header_columns(row: Row) -> Optional[dict[str, int]]:
     """Column positions (counted from the right) of an indicator header row, or None."""
     if len(row.cells) < 3:

@@ -8,25 +8,17 @@ that ignores the schema — e.g. after a prompt injection — fails and is re-as
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_CATEGORY_ALIASES = {
-    "goal": "goal", "goals": "goal", "目标": "goal", "绩效目标": "goal",
-    "achievement": "achievement", "achievements": "achievement", "成效": "achievement",
-    "成绩": "achievement", "完成情况": "achievement", "成果": "achievement",
-    "problem": "problem", "problems": "problem", "问题": "problem", "存在问题": "problem",
-    "measure": "measure", "measures": "measure", "措施": "measure", "改进措施": "measure",
-}
+from ..categories import CATEGORIES, CATEGORY_ALIASES as _CATEGORY_ALIASES, Category
 
 
 class ExtractedItem(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    category: Literal["goal", "achievement", "problem", "measure"] = Field(
-        description="goal | achievement | problem | measure"
-    )
+    category: Category = Field(description=" | ".join(CATEGORIES))
     quote: str = Field(min_length=1, description="The item's text copied verbatim from the excerpt.")
 
     @field_validator("category", mode="before")

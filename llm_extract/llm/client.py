@@ -21,13 +21,17 @@ result is the same each time; this subclass does them once and otherwise leaves 
 
 One behaviour differs: an answer that stopped at the output-token limit (finish_reason=length)
 but whose JSON is complete is used, not rejected as `parse` does.
+
+`build_chat_model` is the one place a chat model is made from the settings, for the extract
+backend and for `digest --llm` alike.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import openai
 from langchain_core.outputs import ChatResult
@@ -35,7 +39,49 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from .http_client import AnswerError
+from .http_client import AnswerError, build_async_client
+
+if TYPE_CHECKING:
+    from .settings import LLMSettings
+
+#: Models that reject a temperature parameter (reasoning models).
+_NO_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
+
+
+def build_http_client(settings: "LLMSettings") -> Any:
+    """The async HTTP client of one run. Its connection pool is what enforces `concurrency`
+    (HTTP/1.1: one request per connection), so waiting for a free connection is not part of a
+    request's timeout; `timeout` bounds the whole request, not each read, and answers are capped
+    (http_client)."""
+    from .transport import http_library, ssl_context
+
+    s = settings
+    http = http_library()
+    return build_async_client(
+        http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
+        timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
+        limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+        verify=ssl_context(),
+    )
+
+
+def build_chat_model(settings: "LLMSettings", *, chat_class: Optional[type] = None, **client: Any) -> Any:
+    """The chat model for `settings`: model, endpoint, key, timeout and temperature (left out for
+    models that reject one). `client` adds or overrides constructor arguments (the HTTP client,
+    retries); `chat_class` defaults to LeanChatOpenAI."""
+    s = settings
+    kwargs: dict[str, Any] = dict(
+        model=s.model,
+        base_url=s.base_url,
+        api_key=s.api_key.get_secret_value() if s.api_key else "not-needed",
+        timeout=s.timeout,
+        max_retries=0,
+        use_responses_api=False,
+    )
+    if not _NO_TEMPERATURE.match(s.model.split("/")[-1]):
+        kwargs["temperature"] = s.temperature
+    kwargs.update(client)
+    return (chat_class or LeanChatOpenAI)(**kwargs)
 
 
 @lru_cache(maxsize=32)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .rules.cues import (
+from ..rules.cues import (
     ACHIEVED,
     GOAL_CUE,
     GOAL_MET,
@@ -25,11 +25,11 @@ from .rules.cues import (
     is_strong_measure,
     is_strong_problem,
 )
-from .rules.table_items import _NOT_ITEM as NOT_AN_ITEM  # "达标", "超额完成": the reader's own list
-from .rules.table_items import table_items
-from .structure import sentence_spans
-from .tables import Table, cell_key
-from .textview import is_content_char
+from ..rules.table_items import _NOT_ITEM as NOT_AN_ITEM  # "达标", "超额完成": the reader's own list
+from ..rules.table_items import table_items
+from ..structure import sentence_spans
+from ..tables import Table, cell_key
+from ..textview import is_content_char
 
 #: A target stated for the year: a goal phrase, or an indicator value with its comparator (the
 #: rules' TARGET_OP); GOAL_CUE ("年底前", "力争") is tested beside it.
@@ -103,10 +103,3 @@ def reader_skips_judgement(text: str, table: Table) -> bool:
     return False
 
 
-
-def is_space_aligned(text: str, start: int, end: int) -> bool:
-    """Whether the table at text[start:end] lays out its columns with spaces only (PDF text): no
-    cell line opens with a tab and no row is a pipe row, so its cells are reconstructed from
-    display widths and wrapped lines — a reading the layout reader cannot be sure of."""
-    body = text[start:end]
-    return "\n\t" not in "\n" + body and not any(ln.lstrip().startswith("|") for ln in body.split("\n"))

@@ -19,13 +19,14 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
-from .routing import is_leadin, is_space_aligned, item_cue, reader_skips_judgement
-from .rules.table_items import reads_table
-from .textview import trim_spans
+from .routing import is_leadin, item_cue, reader_skips_judgement
+from ..rules.table_items import reads_table
+from ..textview import trim_spans
 from .tokens import count_tokens
 
 if TYPE_CHECKING:
-    from .structure import Block, Structure
+    from ..structure import Block, Structure
+    from ..tables import Table
 
 #: Section kinds not sent to a model unless route="all" (LABELING.md: mandate, staff, budget tables).
 SKIP_KINDS = frozenset({"boilerplate", "budget"})
@@ -144,13 +145,18 @@ def layout_read_tables(structure: "Structure", route: str = "relevant") -> list[
 
 
 def _layout_read(block: "Block", structure: "Structure") -> bool:
-    """A table block whose goal/result or indicator columns the layout reader recognises, with
-    cells it can be sure of: tab- or pipe-delimited (columns reconstructed from spacing, with
-    wrapped cells, go to the model) and no judgement left half read (routing.py)."""
-    text = structure.text
-    return block.kind == "table" and block.table is not None and bool(text) \
-        and not is_space_aligned(text, block.start, block.end) \
-        and reads_table(text, block.table) and not reader_skips_judgement(text, block.table)
+    """A table block whose goal/result or indicator columns the layout reader recognises, and
+    whose cells it can quote as they stand (a cell wrapped around other columns' text, as in a
+    space-aligned table copied out of a PDF, is left to the model)."""
+    return block.kind == "table" and block.table is not None and bool(structure.text) \
+        and reads_table(structure.text, block.table) and not reader_skips_judgement(structure.text, block.table) \
+        and not _interleaved_cells(structure.text, block.table)
+
+
+def _interleaved_cells(text: str, table: "Table") -> bool:
+    """A cell whose text is not the source's own characters at its offsets (wrapped lines joined
+    around other columns' text): no single quote can cover it."""
+    return any(c.end > c.start and text[c.start:c.end] != c.text for r in table.rows for c in r.cells)
 
 
 def chunk_document(

@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from .arbitration import Arbiter
-from .backends.base import RawItem
-from .grounding import Alignment, Grounder, display_text, extend_to_marker, extend_to_sentence_end
+from ..backends.base import RawItem
+from ..grounding import Alignment, Grounder, display_text, extend_to_marker, extend_to_sentence_end
 
 if TYPE_CHECKING:
-    from .backends.llm_schema import ExtractedItem
+    from .schema import ExtractedItem
     from .chunking import Chunk
-    from .models import Stats
-    from .structure import Structure
+    from ..models import Stats
+    from ..structure import Structure
 
 
 class AnswerReader:

@@ -26,13 +26,14 @@ import bisect
 import re
 from typing import TYPE_CHECKING, Optional
 
-from .headings import match_marker
-from .rules.cues import explicit_label
-from .rules.table_items import table_items
-from .structure import sentence_spans
+from ..categories import KIND_CATEGORY as _KIND_CATEGORY
+from ..headings import match_marker
+from ..rules.cues import explicit_label
+from ..rules.table_items import table_items
+from ..structure import sentence_spans
 
 if TYPE_CHECKING:
-    from .structure import Structure
+    from ..structure import Structure
 
 #: Where a merged answer turns from a problem to a measure without a colon ("……。下一步，将……").
 _MEASURE_TURN = re.compile(r"下一?步[，,]|下一步(?:我|将|要|拟)")
@@ -43,7 +44,6 @@ _DEDUCTION = re.compile(r"扣分")
 _REMEDY_TOO = re.compile(r"措施|建议|整改|改进|计划|打算|对策")
 #: An item that opens by stating deductions ("扣分原因主要是……", "扣分主要集中在……").
 _DEDUCTION_OPENER = re.compile(r"(?:主要)?扣分(?:原因|项|指标|情况|主要|集中)")
-_KIND_CATEGORY = {"goals": "goal", "achievements": "achievement", "problems": "problem", "measures": "measure"}
 #: How far before a span a table cell it overlaps may start (a goal quote starting at its name cell).
 _CELL_REACH = 600
 

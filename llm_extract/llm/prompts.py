@@ -18,6 +18,8 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from ..categories import CATEGORIES
+
 DEFAULT_VERSION = "v2"
 PACKAGED_DIR = "prompts_data"  # inside the llm_extract package
 EXCERPT_OPEN, EXCERPT_CLOSE = "<report_excerpt>", "</report_excerpt>"
@@ -116,6 +118,10 @@ def _read(version: str, d) -> PromptSet:
         )
     except (ValueError, KeyError, TypeError) as e:
         raise PromptError(f"prompt version '{version}': bad examples.json ({e})") from None
+    unknown = sorted({c for ex in examples for c, _ in ex.items} - set(CATEGORIES))
+    if unknown:
+        raise PromptError(f"prompt version '{version}': examples.json uses unknown categories {unknown} "
+                          f"(use {', '.join(CATEGORIES)})")
     h = hashlib.sha256()
     for name in _FILES:
         h.update(name.encode() + b"\0" + raw[name].encode("utf-8") + b"\0")
