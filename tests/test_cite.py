@@ -200,3 +200,33 @@ def test_eval_baseline_shows_both_formats_side_by_side_with_their_tokens(tmp_pat
     row = next(line for line in second.output.splitlines() if line.strip().startswith("completion tokens"))
     a, b = (int(x.replace(",", "")) for x in row.split()[2:4])
     assert a == base["completion_tokens"] and 0 < b < a
+
+
+def test_estimate_counts_cited_answers_within_ten_percent_of_the_oracles():
+    """`estimate --answer-format cite` predicts the completion tokens the oracle's cited answers
+    take (tiktoken), pooled over every gold set, within 10 %."""
+    import re
+
+    from mock_openai_server import Oracle
+    from llm_extract.llm.citing import completion_estimate
+    from llm_extract.llm.estimate import estimate_document
+    from llm_extract.llm.tokens import count_tokens
+    from llm_extract.structure import analyze
+    from _oracle import gold_with_text
+
+    settings = LLMSettings(answer_format="cite", base_url="http://127.0.0.1:9/v1")
+    plan = Planner(settings)
+    excerpt = re.compile(r"<report_excerpt>\n?(.*?)\n?</report_excerpt>", re.S)
+    actual = estimated = 0
+    for gs in gold_sets():
+        gold, _ = gold_with_text(gs)
+        oracle = Oracle(gold)
+        for g in gold:
+            est = estimate_document(g["text"], settings)
+            chunks = plan.chunks(g["text"], analyze(g["text"]))
+            assert est.completion_tokens == sum(completion_estimate(c) for c in chunks)
+            estimated += est.completion_tokens
+            for c in chunks:
+                shown = excerpt.findall(plan.messages(c, 1)[-1]["content"])[-1]
+                actual += count_tokens(json.dumps(oracle.answer(shown), ensure_ascii=False), settings.model)
+    assert actual > 0 and abs(estimated - actual) <= 0.10 * actual, (estimated, actual)

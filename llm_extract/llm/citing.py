@@ -91,6 +91,19 @@ def cite_user(prompts: PromptSet, chunk: "Chunk", pass_no: int = 1) -> str:
     return prompts.render_user(numbered_text(chunk), chunk.section_path, pass_no)
 
 
+#: Completion tokens of a cited answer per segment sent, and per call: an item costs ~17 tokens
+#: ({"category": …, "first": n, "last": n}) whatever its length, so the answer scales with how many
+#: items an excerpt holds, which its segment count follows better than its length. Calibrated on
+#: the oracle's cited answers over every gold set (tiktoken): 5.3 per segment pooled, 4.3–6.3 per
+#: set (benchmarks/README.md).
+TOKENS_PER_SEGMENT, TOKENS_PER_CALL = 5.25, 5
+
+
+def completion_estimate(chunk: "Chunk") -> int:
+    """The completion tokens a cited answer for `chunk` is expected to take (for `estimate`)."""
+    return round(TOKENS_PER_SEGMENT * len(chunk_segments(chunk))) + TOKENS_PER_CALL
+
+
 class CiteReader(AnswerReader):
     """AnswerReader for cited answers: a range is placed by its segments' offsets, not searched."""
 
