@@ -20,6 +20,7 @@ from ..rules.cues import (
     HAS_FIGURE,
     PROCESS_SENTENCE,
     RESULT_WORDS,
+    TARGET_OP,
     is_budget_statement,
     is_strong_measure,
     is_strong_problem,
@@ -30,11 +31,11 @@ from ..structure import sentence_spans
 from ..tables import Table, cell_key, cell_value
 from ..textview import is_content_char
 
-#: A target stated for the year: an indicator value with its comparator, or a goal word.
+#: A target stated for the year: a goal phrase, or an indicator value with its comparator (the
+#: rules' TARGET_OP); GOAL_CUE ("年底前", "力争") is tested beside it.
 TARGET_CUE = re.compile(
-    r"(?:绩效|年度|总体|工作|预期)目标(?:任务)?(?:是|为|如下|[：:。])"
-    r"|[≥≤＞＜>]\s*\d|不低于|不少于|不超过|不高于|力争|确保[^。；]{0,20}(?:达到|完成)"
-    r"|达到[^。；]{0,16}以上|控制在[^。；]{0,16}(?:以内|以下)"
+    r"(?:绩效|年度|总体|工作|预期)目标(?:任务)?(?:是|为|如下|[：:。])|确保[^。；]{0,20}(?:达到|完成)|"
+    + TARGET_OP.pattern
 )
 #: Words that make a figure a result of the year rather than a count of staff or offices.
 _RESULT = re.compile(RESULT_WORDS.pattern + r"|全年|累计|共计|年内|提升|率达|达到|下浮|审减")
@@ -100,4 +101,5 @@ def reader_skips_judgement(text: str, table: Table) -> bool:
                             and not any(s <= i < e for i in content for s, e in read):
                         return True
     return False
+
 
