@@ -1,6 +1,6 @@
 """The `openai` backend: any OpenAI-compatible chat endpoint through LangChain's ChatOpenAI.
 
-Per document: chunk and route (chunking.py), ask the model for every chunk and pass with
+Per document: plan the requests (llm/plan.py: routed chunks × passes), ask the model for each with
 `with_structured_output(Extraction, method=..., include_raw=True)`, and return raw items with
 their chunk as the grounding window. One backend instance serves a whole batch, so its
 concurrency semaphore, rate limiter, response cache and failure state are shared by all
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -31,18 +30,18 @@ from typing import TYPE_CHECKING, Any, Optional
 import openai
 from pydantic import ValidationError
 
-from ..llm.cache import CacheError, ResponseCache, cache_key
-from ..llm.chunking import Chunk, chunk_document, layout_read_tables
+from ..llm.cache import CacheError, ResponseCache
+from ..llm.chunking import Chunk, layout_read_tables
+from ..llm.plan import Planner, Request
 from ..llm.answers import AnswerReader
 from ..models import Item, Stats
 from ..llm.pricing import Price, price_for
-from ..llm.prompts import PromptSet, load_prompts
+from ..llm.prompts import PromptSet
 from ..llm.redact import Redactor
 from ..llm.settings import LLMSettings
 from ..llm.tokens import count_tokens, ensure_offline_tiktoken
-from ..llm.transport import RateLimiter, describe_error, http_library, retry_verdict, ssl_context
+from ..llm.transport import RateLimiter, describe_error, retry_verdict
 from .base import BackendError, BackendResult, RawItem
-from ..llm.http_client import AnswerError, build_async_client
 from ..llm.schema import Extraction
 from .rules import table_block_items
 
@@ -88,8 +87,9 @@ class OpenAIBackend:
     ):
         self.settings = settings
         self.model: Optional[str] = settings.model
-        self.method = settings.resolved_method()
-        self.prompts = prompts or load_prompts(settings.prompt_version)
+        self.plan = Planner(settings, prompts)
+        self.method = self.plan.method
+        self.prompts = self.plan.prompts
         self.prompt_version: Optional[str] = self.prompts.version
         self.price: Optional[Price] = price_for(settings)
         self.cache = cache
@@ -99,10 +99,8 @@ class OpenAIBackend:
         self._ever_ok = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._sem: Optional[asyncio.Semaphore] = None
-        self._http: Any = None  # the HTTP client of this event loop (see http_library)
+        self._http: Any = None  # the HTTP client of this event loop (llm/client.build_http_client)
         self._runnable: Any = None
-        self._schema_id = hashlib.sha256(
-            json.dumps(Extraction.model_json_schema(), sort_keys=True).encode()).hexdigest()
         #: how retries wait (tests record the delays instead of sleeping them)
         self.sleep = asyncio.sleep
         ensure_offline_tiktoken()
@@ -135,8 +133,7 @@ class OpenAIBackend:
         return self.settings.concurrency + 4
 
     def chunks_for(self, doc: "Document", structure: "Structure") -> list[Chunk]:
-        s = self.settings
-        return chunk_document(doc.text, structure, max_tokens=s.max_chunk_tokens, route=s.route, model=s.model)
+        return self.plan.chunks(doc.text, structure)
 
     def layout_items(self, doc: "Document", structure: "Structure") -> list[Item]:
         """Items of the tables the layout reader reads (not sent to the model, see chunking)."""
@@ -154,8 +151,8 @@ class OpenAIBackend:
             return done
         chunks = self.chunks_for(doc, structure)
         stats = Stats(chars=len(doc.text), chunks=len(chunks))
-        jobs = [(c, p) for p in range(1, self.settings.passes + 1) for c in chunks]
-        results = await asyncio.gather(*(self._extract_chunk(c, p, stats) for c, p in jobs), return_exceptions=True)
+        jobs = self.plan.requests(chunks, keyed=self.cache is not None)
+        results = await asyncio.gather(*(self._extract_chunk(j, stats) for j in jobs), return_exceptions=True)
         for r in results:  # a cancelled batch must not be reported as failed calls
             if isinstance(r, asyncio.CancelledError):
                 raise r
@@ -163,9 +160,9 @@ class OpenAIBackend:
         items: list[RawItem] = []
         failures = [r for r in results if isinstance(r, BaseException)]
         reader = AnswerReader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
-        for (chunk, pass_no), r in zip(jobs, results):
+        for job, r in zip(jobs, results):
             if not isinstance(r, BaseException):
-                items.extend(reader.raw_items(chunk, r.items, pass_no, stats))
+                items.extend(reader.raw_items(job.chunk, r.items, job.pass_no, stats))
         if self.settings.passes > 1:
             reader.reconcile(items, stats)
         stats.failed_calls = len(failures)  # type: ignore[attr-defined]
@@ -186,15 +183,7 @@ class OpenAIBackend:
     # Documents with failed calls are not; their successful chunks are still cached one by one.
 
     def _doc_key(self, doc: "Document") -> Optional[str]:
-        if self.cache is None:
-            return None
-        s = self.settings
-        return cache_key(
-            model=s.model, base_url=s.base_url, method=self.method, temperature=s.temperature,
-            prompt_version=f"{self.prompts.version}:{self.prompts.sha256}", schema=self._schema_id,
-            messages={"document": hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
-                      "route": s.route, "max_chunk_tokens": s.max_chunk_tokens, "passes": s.passes},
-        )
+        return None if self.cache is None else self.plan.document_key(doc.text)
 
     def _cached_document(self, key: Optional[str]) -> Optional[BackendResult]:
         if self.cache is None or key is None:
@@ -236,23 +225,13 @@ class OpenAIBackend:
     # -- one chunk ---------------------------------------------------------------------------
 
     def messages_for(self, chunk: Chunk, pass_no: int) -> list[dict[str, str]]:
-        return self.prompts.messages(chunk.text, chunk.section_path, pass_no=pass_no,
-                                     json_instructions=self.method == "json_mode")
+        return self.plan.messages(chunk, pass_no)
 
-    async def _extract_chunk(self, chunk: Chunk, pass_no: int, stats: Stats) -> Extraction:
-        if not chunk.text.strip():  # never sent; chunking does not produce these, but be sure
+    async def _extract_chunk(self, job: Request, stats: Stats) -> Extraction:
+        if not job.chunk.text.strip():  # never sent; chunking does not produce these, but be sure
             return Extraction(items=[])
-        key = None
-        if self.cache is not None:
-            # the system prompt and examples are covered by the prompt set's content hash, so
-            # the variable part of the key is the user message: chunk text, section path, pass
-            key = cache_key(
-                model=self.settings.model, base_url=self.settings.base_url, method=self.method,
-                temperature=self.settings.temperature,
-                prompt_version=f"{self.prompts.version}:{self.prompts.sha256}",
-                schema=self._schema_id,
-                messages=self.prompts.render_user(chunk.text, chunk.section_path, pass_no),
-            )
+        key = job.key
+        if self.cache is not None and key is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 try:
@@ -261,7 +240,7 @@ class OpenAIBackend:
                     return out
                 except ValidationError:
                     pass
-        messages = self.messages_for(chunk, pass_no)
+        messages = job.messages
         usage = _Usage()
         last: Optional[_SchemaFailure] = None
         convo = list(messages)
@@ -405,20 +384,10 @@ class OpenAIBackend:
         """`with_structured_output(Extraction, method, include_raw=True)` on a ChatOpenAI with its
         own connection pool. Built once per backend (per event loop), not per call; creating the
         client needs no running loop, so the constructor builds it ahead of the first request."""
-        from ..llm.client import build_chat_model
+        from ..llm.client import build_chat_model, build_http_client
 
-        s = self.settings
-        http = http_library()
-        # The connection pool is what enforces `concurrency` (HTTP/1.1: one request per
-        # connection); waiting for a free connection is not part of a request's timeout.
-        # `timeout` bounds the whole request, not each read, and answers are capped (http_client)
-        self._http = build_async_client(
-            http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
-            timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
-            limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
-            verify=ssl_context(),
-        )
-        llm = build_chat_model(s, http_async_client=self._http)
+        self._http = build_http_client(self.settings)
+        llm = build_chat_model(self.settings, http_async_client=self._http)
         return llm.with_structured_output(Extraction, method=self.method, include_raw=True)
 
 

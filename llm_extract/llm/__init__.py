@@ -1,3 +1,5 @@
-"""The language-model layer: settings, chunking and routing, prompts, the output schema, the chat
-client and its HTTP layer, the response cache, token counting, prices and cost estimates, and
-placing a model's answers in the source. `backends/openai_backend.py` drives these per document."""
+"""The language-model layer. settings (typed, resolved once per command) → chunking and routing →
+plan (requests as data: messages, schema, cache key) → client (the chat model) over transport
+(rate limit, retry verdicts, error wording) and http_client; cache, tokens, pricing and estimate
+count and price the requests; answers and arbitration place a model's answers in the source.
+`backends/openai_backend.py` drives these per document."""

@@ -39,13 +39,30 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from .http_client import AnswerError
+from .http_client import AnswerError, build_async_client
 
 if TYPE_CHECKING:
     from .settings import LLMSettings
 
 #: Models that reject a temperature parameter (reasoning models).
 _NO_TEMPERATURE = re.compile(r"^(o\d|gpt-5)")
+
+
+def build_http_client(settings: "LLMSettings") -> Any:
+    """The async HTTP client of one run. Its connection pool is what enforces `concurrency`
+    (HTTP/1.1: one request per connection), so waiting for a free connection is not part of a
+    request's timeout; `timeout` bounds the whole request, not each read, and answers are capped
+    (http_client)."""
+    from .transport import http_library, ssl_context
+
+    s = settings
+    http = http_library()
+    return build_async_client(
+        http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
+        timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0), pool=None),
+        limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+        verify=ssl_context(),
+    )
 
 
 def build_chat_model(settings: "LLMSettings", *, chat_class: Optional[type] = None, **client: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Iterable, Optional
 from .chunking import chunk_document
 from ..loaders import LoadError, load
 from .pricing import Price, price_for
-from .prompts import load_prompts
+from .plan import Planner
 from .settings import LLMSettings
 from ..structure import analyze
 from .tokens import count_tokens
@@ -29,9 +29,7 @@ def schema_tokens(method: str, model: Optional[str] = None) -> int:
     sends none (its format instructions are in the system prompt, counted with the messages)."""
     if method == "json_mode":
         return 0
-    from .schema import Extraction
-
-    return count_tokens(json.dumps(Extraction.model_json_schema(), ensure_ascii=False), model)
+    return count_tokens(json.dumps(Planner.schema.model_json_schema(), ensure_ascii=False), model)
 
 
 @dataclass
@@ -68,10 +66,11 @@ class Estimate:
 
 
 def estimate_document(text: str, settings: LLMSettings, *, doc_id: str = "doc", source: str = "") -> DocEstimate:
+    """The requests a run would send for `text` (the backend's own plan), counted."""
     st = analyze(text)
-    prompts = load_prompts(settings.prompt_version)
-    method = settings.resolved_method()
-    chunks = chunk_document(text, st, max_tokens=settings.max_chunk_tokens, route=settings.route, model=settings.model)
+    plan = Planner(settings)
+    method = plan.method
+    chunks = plan.chunks(text, st)
     est = DocEstimate(doc_id=doc_id, source=source, chunks=len(chunks))
     if settings.route != "all":
         est.all_text_tokens = sum(c.tokens for c in chunk_document(
@@ -79,16 +78,15 @@ def estimate_document(text: str, settings: LLMSettings, *, doc_id: str = "doc", 
     else:
         est.all_text_tokens = sum(c.tokens for c in chunks)
     fixed: Optional[int] = None  # system + few-shot + schema tokens, the same for every call
-    for c in chunks:
-        est.text_tokens += c.tokens
-        for p in range(1, settings.passes + 1):
-            msgs = prompts.messages(c.text, c.section_path, pass_no=p, json_instructions=method == "json_mode")
-            if fixed is None:
-                fixed = sum(count_tokens(m["content"], settings.model) + PER_MESSAGE for m in msgs[:-1])
-                fixed += schema_tokens(method, settings.model)
-            est.prompt_tokens += fixed + count_tokens(msgs[-1]["content"], settings.model) + PER_MESSAGE + PER_REQUEST
-            est.completion_tokens += int(c.tokens * COMPLETION_RATIO) + COMPLETION_OVERHEAD
-            est.calls += 1
+    est.text_tokens = sum(c.tokens for c in chunks)
+    for req in plan.requests(chunks, keyed=False):
+        msgs = req.messages
+        if fixed is None:
+            fixed = sum(count_tokens(m["content"], settings.model) + PER_MESSAGE for m in msgs[:-1])
+            fixed += schema_tokens(method, settings.model)
+        est.prompt_tokens += fixed + count_tokens(msgs[-1]["content"], settings.model) + PER_MESSAGE + PER_REQUEST
+        est.completion_tokens += int(req.chunk.tokens * COMPLETION_RATIO) + COMPLETION_OVERHEAD
+        est.calls += 1
     price = price_for(settings)
     if price is not None:
         est.cost = price.cost(est.prompt_tokens, est.completion_tokens)
