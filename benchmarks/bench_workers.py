@@ -1,0 +1,121 @@
+"""Rules throughput with `extract --workers N`, measured through the CLI as a user runs it.
+
+    python benchmarks/bench_workers.py [--docs 1000] [--workers 1 2] [--repeat 5]
+
+Copies the fixture reports (repeated) into a folder, then runs
+`llm-extract extract IN -o OUT --backend rules --workers N -q` as a separate process, into a fresh
+output folder each time, for each N in turn (interleaved, so machine noise spreads over all of
+them). Wall time is the whole command: interpreter start, imports, helper start-up, every document
+written. Peak RSS is the sum over the command's process tree (this process's children: the CLI,
+its forkserver and helpers), sampled every 50 ms. The machines here are shared: the best run is the
+least disturbed one, the median says how typical it is. Not a test: numbers go into README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-c", "from llm_extract.cli import main; main()"]  # the llm-extract entry point
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def _tree_rss_mb(root: int) -> float:
+    kids, todo, total = _children(), [root], 0
+    while todo:
+        pid = todo.pop()
+        todo.extend(kids.get(pid, []))
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def run(inp: Path, out: Path, workers: int) -> tuple[float, float]:
+    """Wall seconds and peak tree RSS (MB) of one CLI run."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_API_KEY", "LLM_EXTRACT_BASE_URL"):
+        env.pop(k, None)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([*CLI, "extract", str(inp), "-o", str(out), "--backend", "rules", "--workers",
+                             str(workers), "-q"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    peak = [0.0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if sys.platform.startswith("linux"):
+        sampler.start()
+    rc = proc.wait()
+    wall = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"extract --workers {workers} exited {rc}")
+    sampler.join(1) if sampler.is_alive() else None
+    return wall, peak[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=1000)
+    ap.add_argument("--src", type=Path, default=ROOT / "fixtures" / "reports")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    srcs = sorted(p for p in args.src.iterdir() if p.suffix in (".txt", ".md"))
+    walls: dict[int, list[float]] = {w: [] for w in args.workers}
+    peaks: dict[int, list[float]] = {w: [] for w in args.workers}
+    with tempfile.TemporaryDirectory() as tmp:
+        inp = Path(tmp) / "in"
+        inp.mkdir()
+        for i in range(args.docs):
+            s = srcs[i % len(srcs)]
+            shutil.copy(s, inp / f"{s.stem}_{i:05d}{s.suffix}")
+        for r in range(args.repeat):
+            for w in args.workers:
+                out = Path(tmp) / f"out_{w}_{r}"
+                wall, peak = run(inp, out, w)
+                walls[w].append(wall)
+                peaks[w].append(peak)
+                shutil.rmtree(out)
+                print(f"  run {r + 1}, --workers {w}: {args.docs / wall:.0f} documents/s ({wall:.2f} s), "
+                      f"peak RSS {peak:.0f} MB", flush=True)
+    n = args.docs
+    print(f"{n} documents through the CLI, {args.repeat} runs each (CPUs available: {len(os.sched_getaffinity(0))})")
+    for w in args.workers:
+        print(f"--workers {w}: best {n / min(walls[w]):.0f} documents/s, median {n / statistics.median(walls[w]):.0f}; "
+              f"peak RSS (whole process tree) max {max(peaks[w]):.0f} MB")
+    base = args.workers[0]
+    for w in args.workers[1:]:
+        print(f"speed-up --workers {w} over --workers {base}: best {min(walls[base]) / min(walls[w]):.2f}x, "
+              f"median {statistics.median(walls[base]) / statistics.median(walls[w]):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
