@@ -41,7 +41,11 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def _tree_rss_mb(root: int) -> float:
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree(root: int, cpu: dict[int, float]) -> float:
+    """RSS (MB) of `root` and its descendants now; records each one's CPU seconds so far in `cpu`."""
     kids, todo, total = _children(), [root], 0
     while todo:
         pid = todo.pop()
@@ -50,13 +54,16 @@ def _tree_rss_mb(root: int) -> float:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-        except OSError:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu[pid] = max(cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / TICK)
+        except (OSError, IndexError, ValueError):
             pass
     return total / 1024
 
 
-def run(inp: Path, out: Path, workers: int) -> tuple[float, float]:
-    """Wall seconds and peak tree RSS (MB) of one CLI run."""
+def run(inp: Path, out: Path, workers: int) -> tuple[float, float, float]:
+    """Wall seconds, peak tree RSS (MB) and CPU seconds of the tree (sampled: a helper's last 50 ms
+    may be missed) of one CLI run."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_API_KEY", "LLM_EXTRACT_BASE_URL"):
         env.pop(k, None)
@@ -64,21 +71,25 @@ def run(inp: Path, out: Path, workers: int) -> tuple[float, float]:
     proc = subprocess.Popen([*CLI, "extract", str(inp), "-o", str(out), "--backend", "rules", "--workers",
                              str(workers), "-q"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     peak = [0.0]
+    cpu: dict[int, float] = {}
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            peak[0] = max(peak[0], _tree(proc.pid, cpu))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
     if sys.platform.startswith("linux"):
         sampler.start()
-    rc = proc.wait()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    rc = os.waitstatus_to_exitcode(status)
+    cpu[proc.pid] = usage.ru_utime + usage.ru_stime  # the CLI process itself, exactly
     if rc != 0:
         raise SystemExit(f"extract --workers {workers} exited {rc}")
+    proc.returncode = rc
     sampler.join(1) if sampler.is_alive() else None
-    return wall, peak[0]
+    return wall, peak[0], sum(cpu.values())
 
 
 def main() -> None:
@@ -91,6 +102,7 @@ def main() -> None:
     srcs = sorted(p for p in args.src.iterdir() if p.suffix in (".txt", ".md"))
     walls: dict[int, list[float]] = {w: [] for w in args.workers}
     peaks: dict[int, list[float]] = {w: [] for w in args.workers}
+    cpus: dict[int, list[float]] = {w: [] for w in args.workers}
     with tempfile.TemporaryDirectory() as tmp:
         inp = Path(tmp) / "in"
         inp.mkdir()
@@ -100,17 +112,19 @@ def main() -> None:
         for r in range(args.repeat):
             for w in args.workers:
                 out = Path(tmp) / f"out_{w}_{r}"
-                wall, peak = run(inp, out, w)
+                wall, peak, cpu = run(inp, out, w)
                 walls[w].append(wall)
                 peaks[w].append(peak)
+                cpus[w].append(cpu)
                 shutil.rmtree(out)
                 print(f"  run {r + 1}, --workers {w}: {args.docs / wall:.0f} documents/s ({wall:.2f} s), "
-                      f"peak RSS {peak:.0f} MB", flush=True)
+                      f"CPU {cpu:.2f} s, peak RSS {peak:.0f} MB", flush=True)
     n = args.docs
     print(f"{n} documents through the CLI, {args.repeat} runs each (CPUs available: {len(os.sched_getaffinity(0))})")
     for w in args.workers:
         print(f"--workers {w}: best {n / min(walls[w]):.0f} documents/s, median {n / statistics.median(walls[w]):.0f}; "
-              f"peak RSS (whole process tree) max {max(peaks[w]):.0f} MB")
+              f"CPU (whole tree) median {statistics.median(cpus[w]):.2f} s; "
+              f"peak RSS (whole tree) max {max(peaks[w]):.0f} MB")
     base = args.workers[0]
     for w in args.workers[1:]:
         print(f"speed-up --workers {w} over --workers {base}: best {min(walls[base]) / min(walls[w]):.2f}x, "

@@ -4,14 +4,16 @@ This process extracts documents itself and `workers - 1` helper processes do the
 taking the next file when it is free, so no core waits for the helpers to start. Helpers are
 started with forkserver (spawn where there is none): nothing is inherited but what the helper
 imports, so the design also holds under spawn. Each helper builds its backend once, by registry
-name. Everything the one-process batch guarantees still holds, because every document goes
-through the same `batch._one`: atomic writes, resume, per-file failures with reasons.
+name, and every document goes through the batch's own `batch._one`, so everything the
+one-process batch guarantees still holds: atomic writes, resume, per-file failures with reasons.
 
-Only a bounded number of documents is handed to the helpers at a time (twice their number), so a
-batch of 100k files keeps a few paths in flight, not 100k futures. Helpers ignore SIGINT: on
-Ctrl-C this process stops handing out work, lets the documents the helpers already hold finish
-(a rules document takes milliseconds; stragglers are stopped after `GRACE` seconds, and their
-temporary files removed), reports them as done, and re-raises KeyboardInterrupt.
+This process talks to each helper over one pipe, with no threads of its own: a thread here would
+take the interpreter lock whenever this process waits on a system call, and on a busy machine
+that costs more than the helpers bring. At most two documents wait for each helper, so a batch of
+100k files keeps a few paths in flight. Helpers ignore SIGINT: on Ctrl-C this process stops
+handing out work, lets the helpers finish the documents they hold (milliseconds each with rules;
+a helper still busy after `GRACE` seconds is stopped, and its temporary file removed), reports
+those as done, and re-raises KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -85,6 +87,46 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
+def _serve(conn, backend_name: str) -> None:
+    """A helper: build the backend, then extract each (path, out_dir, flags) received until None."""
+    try:
+        _start(backend_name)
+    except Exception:  # the parent sees the pipe close before any result and does the work itself
+        return
+    try:
+        while (task := conn.recv()) is not None:
+            conn.send(_helper_extract(*task))
+    except (EOFError, BrokenPipeError):  # the parent is gone: nobody to answer
+        pass
+
+
+#: Documents handed to one helper at a time: one it works on, one ready for when it finishes.
+HELD = 2
+
+
+class _Helper:
+    """One helper process, its pipe, and the documents it holds (it answers them in order)."""
+
+    def __init__(self, ctx, backend_name: str) -> None:
+        self.conn, theirs = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(theirs, backend_name), daemon=True)
+        self.proc.start()
+        theirs.close()
+        self.held: deque[Path] = deque()
+        self.finished = 0
+
+    def stop(self, timeout: float) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(1)
+        self.conn.close()
+
+
 def run_parallel(
     files: list[Path],
     out_dir: Path,
@@ -101,13 +143,12 @@ def run_parallel(
     """Extract `files` with this process and `workers - 1` helpers; outcomes in input order.
 
     `backend` is this process's own instance; helpers build theirs from `backend_name`."""
-    helpers = max(1, workers - 1)
     ctx = mp_context or _context()
     order = {str(f): i for i, f in enumerate(files)}
     outcomes: list[Outcome] = []
     todo = iter(files)
-    pending: dict[Future, Path] = {}
     fatal: list[str] = []
+    redo: list[Path] = []  # documents a helper took but never started (it died, or never came up)
     args = (str(out_dir), force, keep_ungrounded, debug)
 
     def finish(oc: Outcome) -> None:
@@ -120,27 +161,6 @@ def run_parallel(
         if on_done:
             on_done(oc)
 
-    helped = [0]  # documents the helpers finished (none: a broken pool means they cannot start)
-    broken = [False]
-    redo: list[Path] = []  # documents a broken pool never started, extracted again
-
-    def collect(done) -> None:
-        for fut in done:
-            path = pending.pop(fut)
-            try:
-                oc = fut.result()
-                helped[0] += 1
-            except BrokenProcessPool:
-                broken[0] = True
-                if not helped[0]:  # the helpers never started: not this document's fault
-                    redo.append(path)
-                    continue
-                oc = Outcome(str(path), path.stem, "failed",
-                             "the helper process extracting it stopped unexpectedly (out of memory?)")
-            except Exception as e:  # e.g. an outcome that cannot be sent back
-                oc = Outcome(str(path), path.stem, "failed", f"internal error ({type(e).__name__}: {e})")
-            finish(oc)
-
     def next_file() -> Optional[Path]:
         if redo:
             return redo.pop()
@@ -150,57 +170,53 @@ def run_parallel(
             finish(Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}"))
         return None
 
-    def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(helpers, mp_context=ctx, initializer=_start, initargs=(backend_name,))
+    helpers = [_Helper(ctx, backend_name) for _ in range(max(1, workers - 1))]
 
-    pool: Optional[ProcessPoolExecutor] = new_pool()
+    def collect(timeout: Optional[float]) -> None:
+        """Take every answer ready within `timeout` (None: wait for one)."""
+        by_conn = {h.conn: h for h in helpers if h.held}
+        for conn in wait(list(by_conn), timeout):
+            h = by_conn[conn]
+            try:
+                oc = conn.recv()
+            except (EOFError, OSError):  # the helper is gone
+                helpers.remove(h)
+                h.stop(0)
+                if h.finished:  # it was working: the document it was on is what stopped it
+                    path = h.held.popleft()
+                    finish(Outcome(str(path), path.stem, "failed",
+                                   "the helper process extracting it stopped unexpectedly (out of memory?)"))
+                    helpers.append(_Helper(ctx, backend_name))
+                redo.extend(h.held)  # never started (or helpers cannot start here: this process does them)
+                continue
+            h.held.popleft()
+            h.finished += 1
+            finish(oc)
+
     try:
         while True:
-            while pool is not None and not broken[0] and len(pending) < 2 * helpers:  # fed, never more
-                path = next_file()
-                if path is None:
-                    break
-                try:
-                    pending[pool.submit(_helper_extract, str(path), *args)] = path
-                except BrokenProcessPool:
-                    broken[0] = True
-                    redo.append(path)
-            collect(wait(pending, timeout=0, return_when=FIRST_COMPLETED).done if pending else ())
-            if pool is not None and broken[0] and not pending:
-                pool.shutdown(wait=False, cancel_futures=True)
-                # helpers that never started will not start now: this process does the rest alone
-                pool, broken[0] = (new_pool() if helped[0] else None), False
+            for h in helpers:  # keep each helper fed, never more than HELD documents
+                while len(h.held) < HELD and (path := next_file()) is not None:
+                    h.conn.send((str(path), *args))
+                    h.held.append(path)
+            collect(0)
             path = next_file()
             if path is not None:  # this process takes a document too
                 finish(_extract(backend, path, out_dir, force, keep_ungrounded, debug))
-            elif pending:
-                collect(wait(pending, return_when=FIRST_COMPLETED).done)
+            elif any(h.held for h in helpers):
+                collect(None)
             elif not redo:
                 break
     except KeyboardInterrupt:
-        if pool is not None:
-            _drain(pool, pending, collect)
+        deadline = time.monotonic() + GRACE
+        while any(h.held for h in helpers) and time.monotonic() < deadline:
+            collect(max(0.0, deadline - time.monotonic()))
+        for h in helpers:
+            h.stop(0 if h.held else GRACE)
+        helpers.clear()
         raise
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for h in helpers:
+            h.stop(GRACE)
     outcomes.sort(key=lambda o: order.get(o.path, 0))
     return outcomes
-
-
-def _drain(pool: ProcessPoolExecutor, pending: dict[Future, Path], collect) -> None:
-    """After Ctrl-C: documents not started are dropped; those a helper holds finish (and count as
-    done) within GRACE seconds, else their helper is stopped."""
-    for fut in list(pending):
-        if fut.cancel():
-            pending.pop(fut)
-    deadline = time.monotonic() + GRACE
-    while pending and time.monotonic() < deadline:
-        done, _ = wait(pending, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
-        collect(done)
-    if pending:
-        for proc in list(getattr(pool, "_processes", {}).values()):  # no public way before 3.14
-            if proc.is_alive():
-                proc.terminate()
-        pending.clear()
-    pool.shutdown(wait=True, cancel_futures=True)
