@@ -27,10 +27,11 @@ import time
 from collections import deque
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from .backends.base import Backend
-from .batch import NOT_ATTEMPTED, Outcome, _one
+if TYPE_CHECKING:  # imported when used: warm_up runs before this process has loaded the pipeline
+    from .backends.base import Backend
+    from .batch import Outcome
 
 #: Seconds a helper may take, after Ctrl-C, to finish the documents it holds.
 GRACE = 0.6
@@ -62,6 +63,8 @@ def _extract(backend: Backend, path: Path, out_dir: Path, force: bool, keep_ungr
              debug: bool) -> Outcome:
     """One document through the batch's own per-document path (a CPU-bound backend never
     suspends, so one event loop per process serves every document)."""
+    from .batch import _one
+
     global _loop
     if _loop is None:
         _loop = asyncio.new_event_loop()
@@ -82,9 +85,20 @@ def _context():
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__, "llm_extract.backends.rules"])  # imported once, not per helper
+        # imported once in the server, not once per helper
+        ctx.set_forkserver_preload([__name__, "llm_extract.batch", "llm_extract.backends.rules"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def warm_up() -> None:
+    """Start the process helpers are forked from now, so that its imports (a third of a second)
+    run while this process builds its backend and finds the files, not after. Harmless when no
+    helper is needed in the end: it only waits, and exits with this process."""
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _serve(conn, backend_name: str) -> None:
@@ -143,6 +157,8 @@ def run_parallel(
     """Extract `files` with this process and `workers - 1` helpers; outcomes in input order.
 
     `backend` is this process's own instance; helpers build theirs from `backend_name`."""
+    from .batch import NOT_ATTEMPTED, Outcome
+
     ctx = mp_context or _context()
     order = {str(f): i for i, f in enumerate(files)}
     outcomes: list[Outcome] = []
