@@ -37,7 +37,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from .backends.base import RawItem
-from .headings import ENUM_BREAK, match_marker, split_title
+from .headings import ENUM_MARK, ENUM_SEPARATORS, match_marker, split_title
 from .models import Item
 from .textview import TextView, make_view
 
@@ -390,7 +390,8 @@ def extend_to_marker(text: str, start: int, end: int) -> int:
     # where a point may begin: the line start, or after a separator inside the line (run-in
     # 一是…二是…), no further back than a marker and a heading phrase reach
     lo = max(ls, start - _MARKER_REACH)
-    begins = [m.end() for m in ENUM_BREAK.finditer(text, max(ls, lo - 1), start)]
+    begins = [m.start() for m in ENUM_MARK.finditer(text, lo, start)
+              if m.start() > ls and text[m.start() - 1] in ENUM_SEPARATORS]
     if lo == ls:
         line = text[ls:start]
         begins.append(ls + len(line) - len(line.lstrip()))

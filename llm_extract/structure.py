@@ -23,7 +23,8 @@ _CUES: dict[str, tuple[str, ...]] = {
     "problems": ("问题", "不足", "扣分", "偏差", "差距", "困难", "短板", "薄弱", "制约因素", "原因分析"),
     "measures": ("措施", "改进", "整改", "建议", "下一步", "下步", "工作计划", "工作思路", "打算", "努力方向",
                  "拟应用", "意见", "对策"),
-    "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值"),
+    "goals": ("绩效目标", "总体目标", "年度目标", "预期目标", "工作目标", "目标设定", "目标任务", "指标值", "指标设定",
+              "目标设置", "指标设置", "建设内容", "建设任务"),
     "achievements": ("主要绩效", "成效", "成绩", "成果", "完成情况", "绩效情况", "履职", "效益", "效果", "产出",
                      "主要工作", "重点工作", "工作开展", "亮点", "工作情况", "实施情况", "取得", "绩效分析",
                      "绩效表现", "整体绩效", "自评情况", "评价情况", "指标分析", "经验", "做法"),
@@ -31,7 +32,7 @@ _CUES: dict[str, tuple[str, ...]] = {
     "budget": ("预算", "收支", "支出情况", "收入情况", "决算", "资金情况", "经费", "三公", "财务", "资金使用",
                "资金管理", "基础数据"),
     "boilerplate": ("基本情况", "概况", "立项依据", "立项背景", "项目背景", "职能", "职责", "机构设置", "机构情况",
-                    "内设机构", "人员情况", "人员编制", "人员构成", "编制情况", "开展情况", "组织实施", "报送",
+                    "内设机构", "人员情况", "人员编制", "人员构成", "编制情况", "开展情况", "报送",
                     "公开", "其他需要说明", "其他说明", "评价依据", "评价方法", "评价对象", "评价范围"),
 }
 #: How the self-evaluation itself was run: boilerplate even when the heading says 工作开展/情况.
@@ -47,6 +48,13 @@ _PROCESS_RX = re.compile("|".join(map(re.escape, _PROCESS_CUES)))
 _CONTENT_KINDS = ("problems", "measures", "goals", "achievements")
 _OTHER_TITLE = re.compile(r"结果(拟)?应用|公开情况|其他需要说明|其他说明|其他事项")
 _FIXING_PROBLEMS = re.compile(r"问题整改|整改问题|整改情况|整改落实")
+#: "基础设施短板加快补齐": a shortfall being made good is a result, not a problem.
+_RESOLVED = re.compile(r"(短板|问题|难题|瓶颈|困难|差距)[^，,；;]{0,4}(补齐|补强|破解|解决|化解|缩小|改善|得到)")
+#: How a project was carried out ("五、组织实施"): its work done when it stands at the top level;
+#: under a self-evaluation heading it is that evaluation's process and inherits boilerplate.
+_IMPLEMENTATION = re.compile(r"组织实施|项目实施|实施管理")
+#: "（三）资金管理情况": how the funds were managed (results), not the budget's figures.
+_FUNDS_MANAGED = re.compile(r"资金管理(情况)?$")
 
 
 def classify_heading(title: str) -> Optional[str]:
@@ -59,6 +67,10 @@ def classify_heading(title: str) -> Optional[str]:
     found = [k for k, rx in _CUE_RX.items() if rx.search(t)]
     if not found and not _SCORE_OVERRIDE.search(t):
         return None
+    if "problems" in found and _RESOLVED.search(t):
+        return "achievements"
+    if found == ["budget"] and _FUNDS_MANAGED.search(t):
+        return "achievements"
     if _OTHER_TITLE.search(t):
         return "other"  # how results will be used/published: only cued sentences are items
     if _RESULT_OF_GOALS.search(t):  # "绩效目标完成情况" reports results, not goals
@@ -90,6 +102,16 @@ def classify_heading(title: str) -> Optional[str]:
 _SHORTFALL_TITLE = re.compile(
     r"未完成|未达到|未达标|不够|不足|滞后|偏低|偏慢|缓慢|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
 )
+#: A heading that only names the section ("存在的不足", "主要问题"), not one shortfall.
+_GENERIC_PROBLEMS = re.compile(r"存在|主要问题|问题及|问题和|问题$|不足$|^不足|原因")
+
+
+def is_shortfall_point(title: str) -> bool:
+    """A point's heading that states one shortfall ("（二）高标准农田建设项目验收和管护滞后")."""
+    t = "".join(title.split()).strip("*#")
+    return bool(_SHORTFALL_TITLE.search(t)) and not _GENERIC_PROBLEMS.search(t)
+
+
 #: "绩效目标完成情况", "目标实现情况": results against the goals.
 _RESULT_OF_GOALS = re.compile(r"(绩效)?目标(的)?(完成|实现|达成)")
 
@@ -396,11 +418,15 @@ def _next_marker_style(text: str, pos: int, limit: int) -> Optional[str]:
     return "end" if limit >= len(text) else None
 
 
+#: A short opening sentence with a subject ("本报告在…公开。", "我局…") is a statement, not a title.
+_SUBJECT = re.compile(r"(?:本|我|该|经|根据|按照|对照)")
+
+
 def _inline_title(block: Block, line: str, mk: Optional[Marker]) -> None:
     """Record a short heading phrase opening a paragraph ("（一）机构设置：…", "2. 人员情况。…")."""
     body = line[mk.length:] if mk else line
     title, rest = split_title(body)
-    if rest and 1 <= len(title) <= _INLINE_TITLE_MAX and not _CLAUSE_MARK.search(title):
+    if rest and 1 <= len(title) <= _INLINE_TITLE_MAX and not _CLAUSE_MARK.search(title) and not _SUBJECT.match(title):
         block.title = title
         block.title_kind = classify_heading(title)
 
@@ -465,12 +491,15 @@ def _finish(st: Structure) -> None:
     """Section ends, inherited kinds and heading paths."""
     secs = st.sections
     n = len(st.text)
-    for s in secs[1:]:
+    # A section ends where the next section of its level or higher starts. One pass with a stack
+    # of still-open sections (levels strictly rising) keeps this linear in the number of headings.
+    open_: list[Section] = []
+    for t in secs[1:]:
+        while open_ and open_[-1].level >= t.level:
+            open_.pop().end = t.start
+        open_.append(t)
+    for s in open_:
         s.end = n
-        for t in secs[s.index + 1:]:
-            if t.level <= s.level:
-                s.end = t.start
-                break
     for s in secs:
         if s.parent is None:
             s.kind = s.own_kind or "other"
@@ -478,6 +507,8 @@ def _finish(st: Structure) -> None:
             continue
         p = secs[s.parent]
         s.kind = s.own_kind or p.kind
+        if s.own_kind is None and p.parent is None and _IMPLEMENTATION.search(s.title):
+            s.kind = "achievements"
         if s.own_kind == "budget" and p.kind in ("achievements", "score"):
             # "预算执行情况" inside a performance analysis reports results, not the budget tables
             s.kind = "achievements"

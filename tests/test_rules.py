@@ -252,7 +252,7 @@ def test_points_after_a_measure_label_are_measures():
         "部分固定资产账实不符。\n"
     )
     cats = by_cat(run(text))
-    assert cats["problem"] == ["存在问题：部分项目资金下达晚，执行率仅为38%。", "部分固定资产账实不符。"]
+    assert cats["problem"] == ["（一）预算执行进度偏慢\n存在问题：部分项目资金下达晚，执行率仅为38%。", "部分固定资产账实不符。"]
     assert cats["measure"] == ["（1）建立执行进度月通报制度，完成情况纳入考核。", "（2）开展项目绩效跟踪，全年完成监控。"]
 
 
@@ -288,7 +288,8 @@ def test_goal_statement_inside_basic_information_section():
     cats = by_cat(run(text))
     assert cats == {
         "goal": [
-            "（一）完成农村供水保障工程建设，新建集中供水工程12处；",
+            # the paragraph's title opens its first point (LABELING.md: marker and heading phrase)
+            "2.2024年度部门整体绩效目标。（一）完成农村供水保障工程建设，新建集中供水工程12处；",
             "（二）河湖长制工作考核位列全市前三；",
             "（三）预算执行率不低于95%。",
             "（1）完成中小河流治理20公里；",
@@ -383,3 +384,160 @@ def test_word_export_artefacts_never_reach_any_field():
     assert cats["problem"] == ["一是工程管护经费不足。", "二是", "基层水管员队伍不稳定。"]
     assert cats["measure"] == ["加强管护。"]
     assert [(r.name, r.target, r.actual) for r in report.indicators] == [("新建供水工程", "≥12处", "12处")]
+
+
+def test_shortfall_heading_and_its_problem_label_are_one_item():
+    text = (
+        "五、存在的问题及整改措施\n"
+        "（一）补贴面积核实不够精准\n"
+        "问题：抽查发现2个村将撂荒地块纳入补贴面积。\n"
+        "整改措施：追回补贴资金1.98万元。\n"
+        "（二）存在的其他问题\n"
+        "问题：档案管理不规范。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["problem"] == ["（一）补贴面积核实不够精准\n问题：抽查发现2个村将撂荒地块纳入补贴面积。", "问题：档案管理不规范。"]
+    assert cats["measure"] == ["整改措施：追回补贴资金1.98万元。"]
+
+
+SPACE_TABLE = (
+    "表2 某县2024年度农村供水工程项目绩效指标完成情况表\n"
+    "一级指标    二级指标        三级指标            年度指标值      实际完成值        分值  得分  偏差原因分析及改进措施\n"
+    "产出指标    数量指标        千吨万人供水工程新  2处             2处               6     6\n"
+    "                            建数量\n"
+    "                            供水管网建设长度    ≥160公里        151.7公里         8     7     受汛期持续降雨影响，\n"
+    "                                                                                              村级管网改造未完工，\n"
+    "                                                                                              完成率94.8%；已督促施工单位增加作\n"
+    "                                                                                              业面，确保明年4月底前完工\n"
+    "            质量指标        工程验收合格率      100%            100%              6     6     达标\n"
+    "满意度指标  服务对象满意度  受益群众满意度      ≥90%            94.6%             10    10    达标\n"
+    "            指标\n"
+    "\n"
+    "上表所列绩效指标分值合计30分，得分29分。\n"
+)
+
+
+def test_space_aligned_table_rows_wrapped_cells_and_items():
+    text = "六、绩效目标完成情况\n" + SPACE_TABLE
+    tables = find_tables(text)
+    assert len(tables) == 1
+    rows = [[c.text for c in r.cells] for r in tables[0].rows]
+    assert rows[1][:5] == ["产出指标", "数量指标", "千吨万人供水工程新建数量", "2处", "2处"]
+    assert rows[-1][:3] == ["满意度指标", "服务对象满意度指标", "受益群众满意度"]
+    from llm_extract.pipeline import extract_text
+
+    report = extract_text(text)
+    got = [(r.level1, r.level2, r.name, r.target, r.actual) for r in report.indicators]
+    assert got == [
+        ("产出指标", "数量指标", "千吨万人供水工程新建数量", "2处", "2处"),
+        ("产出指标", "数量指标", "供水管网建设长度", "≥160公里", "151.7公里"),
+        ("产出指标", "质量指标", "工程验收合格率", "100%", "100%"),
+        ("满意度指标", "服务对象满意度指标", "受益群众满意度", "≥90%", "94.6%"),
+    ]
+    assert {r.table for r in report.indicators} == {"表2 某县2024年度农村供水工程项目绩效指标完成情况表"}
+    assert report.indicators[1].note == "受汛期持续降雨影响，村级管网改造未完工，完成率94.8%；已督促施工单位增加作业面，确保明年4月底前完工"
+    cats = by_cat(report.items())
+    # a bare target is quoted from its name's first line; a wrapped note cell across its own lines
+    assert "千吨万人供水工程新  2处" in cats["goal"] and "供水管网建设长度    ≥160公里" in cats["goal"]
+    assert "151.7公里" in cats["achievement"]
+    problem = next(q for q in cats["problem"] if q.startswith("受汛期"))
+    assert "".join(problem.split()) == "受汛期持续降雨影响，村级管网改造未完工，完成率94.8%"
+    measure = next(q for q in cats["measure"] if q.startswith("已督促"))
+    assert "".join(measure.split()) == "已督促施工单位增加作业面，确保明年4月底前完工"
+    # neither the caption nor the scoring sentence under the table is an item
+    assert not any("情况表" in q or "分值" in q for qs in cats.values() for q in qs)
+
+
+def test_project_report_headings():
+    text = (
+        "一、项目概况\n项目总投资4286.5万元，其中中央资金2000万元。\n"
+        "二、建设内容\n1.新建集中供水工程2处。\n2.改造供水管网160公里。\n"
+        "三、资金使用及管理\n（一）资金到位情况\n到位资金4286.5万元，到位率100%。\n"
+        "（二）资金管理情况\n项目资金实行专账核算，全年审减工程价款137.48万元。\n"
+        "四、组织实施\n（一）招标采购。项目划分为5个标段，全部公开招标，施工合同价合计3712.4万元。\n"
+        "五、绩效目标完成情况\n5.基础设施短板加快补齐\n全年完成道路硬化9.6公里。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["goal"] == ["1.新建集中供水工程2处。", "2.改造供水管网160公里。"]
+    assert cats["achievement"] == [
+        "项目资金实行专账核算，全年审减工程价款137.48万元。",
+        "（一）招标采购。项目划分为5个标段，全部公开招标，施工合同价合计3712.4万元。",
+        "全年完成道路硬化9.6公里。",
+    ]
+    assert set(cats) == {"goal", "achievement"}
+
+
+def test_deductions_and_a_townships_plans_are_cued():
+    text = (
+        "六、自评结论\n总自评为91.5分，评价等级为“优”。扣分主要集中在参保人数和道路硬化里程2项指标，共扣8.5分。\n"
+        "七、其他需要说明的情况\n本报告在镇政府信息公开专栏公开。我镇将把发现的问题纳入整改台账。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats == {
+        "problem": ["扣分主要集中在参保人数和道路硬化里程2项指标，共扣8.5分。"],
+        "measure": ["我镇将把发现的问题纳入整改台账。"],
+    }
+
+
+def test_space_table_split_by_a_page_number_is_one_table():
+    header = "一级指标    二级指标        三级指标              年度指标值    实际完成值    分值  得分  偏差原因\n"
+    text = (
+        "表1 龙潭镇2024年度绩效指标完成情况表\n" + header
+        + "产出指标    数量指标        居民养老保险参保人数  ≥2.35万人     2.31万人      4     3     部分外出务工人员已在务\n"
+        + "                                                                                          工地参保；下一步将入户\n"
+        + "                                                                                          核查\n"
+        + "- 3 -\n" + header
+        + "满意度指标  服务对象满意度  群众满意度            ≥90%          93.6%         10    10\n"
+        + "合计                                                                          100   91.5\n"
+        + "（二）主要履职成效\n"
+    )
+    tables = find_tables(text)
+    assert len(tables) == 1
+    ind = table_items(text, tables[0]).indicators
+    assert [(r.level1, r.name, r.target, r.actual) for r in ind] == [
+        ("产出指标", "居民养老保险参保人数", "≥2.35万人", "2.31万人"),
+        ("满意度指标", "群众满意度", "≥90%", "93.6%"),
+    ]
+    assert {r.table for r in ind} == {"表1 龙潭镇2024年度绩效指标完成情况表"}
+    got = {("".join(text[s:e].split()), c) for s, e, c in table_items(text, tables[0]).items}
+    assert ("部分外出务工人员已在务工地参保", "problem") in got and ("下一步将入户核查", "measure") in got
+
+
+def test_deduction_reason_column_and_cause_then_remedy_cells():
+    text = (
+        "| 一级指标 | 二级指标 | 三级指标 | 年度指标值 | 实际完成值 | 分值 | 得分 | 扣分原因 |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| 产出 | 数量指标 | 家庭养老床位建设数 | ≥500张 | 432张 | 5 | 4.3 | 服务机构参与积极性不高，完成率86.4%；建议提高床位运营补贴 |\n"
+        "|  | 时效指标 | 土地出让价款入库及时率 | 100% | 96% | 4 | 3 | 2宗地块受让人延期缴款；已下达催缴通知书并计收违约金 |\n"
+        "|  | 质量指标 | 上门服务工单合格率 | ≥95% | 91.7% | 5 | 4 | 第三方监管以电话回访为主，服务时长核查覆盖面窄 |\n"
+    )
+    got = [(text[s:e], c) for s, e, c in table_items(text, find_tables(text)[0]).items if c in ("problem", "measure")]
+    assert got == [
+        ("服务机构参与积极性不高，完成率86.4%", "problem"),
+        ("建议提高床位运营补贴", "measure"),
+        ("2宗地块受让人延期缴款", "problem"),
+        ("已下达催缴通知书并计收违约金", "measure"),
+        ("第三方监管以电话回访为主，服务时长核查覆盖面窄", "problem"),
+    ]
+
+
+def test_framing_sentences_are_not_items():
+    text = (
+        "三、绩效情况\n"
+        "我局2024年度部门整体支出共设置绩效指标22项，其中产出指标13项、效益指标7项。\n"
+        "对照年初设定的22项指标，全年有20项指标完成或超额完成。\n"
+        "全年完成以下任务：\n"
+        "1.新增耕地1260亩。\n"
+        "2.完成村庄规划编制36个。\n"
+        "注：满意度指标数据来源于政务服务中心“好差评”系统，统计期间为全年。\n"
+        "四、下步打算\n"
+        "2025年，我局将针对本次自评发现的问题，重点做好以下几个方面的工作。\n"
+        "（一）加快村庄规划编制。\n"
+        "五、其他需要说明的情况\n"
+        "我局将及时在门户网站公开本次自评报告，接受社会监督。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats == {
+        "achievement": ["对照年初设定的22项指标，全年有20项指标完成或超额完成。", "1.新增耕地1260亩。", "2.完成村庄规划编制36个。"],
+        "measure": ["（一）加快村庄规划编制。"],
+    }

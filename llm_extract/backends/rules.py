@@ -5,9 +5,11 @@ from __future__ import annotations
 from ..document import Document
 from ..rules.paragraphs import paragraph_items
 from ..rules.table_items import table_items
-from ..structure import Block, Structure
+from ..rules.cues import explicit_label, strip_marker
+from ..structure import Block, Structure, is_shortfall_point
 from ..models import Item
-from ..textview import strip_artefacts, trim_spans
+from ..tables import table_title
+from ..textview import trim_spans
 from .base import BackendResult, SyncBackend
 
 
@@ -15,12 +17,6 @@ def item_text(quote: str, limit: int = 120) -> str:
     """A short one-line form of a quote: whitespace folded, cut at `limit` characters."""
     s = " ".join(quote.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def table_title(text: str, table_start: int) -> str:
-    """The line just above a table ("2024 年度预算单位整体支出绩效自评表"), used as its section path."""
-    before = strip_artefacts(text[max(0, table_start - 300):table_start].rstrip().rsplit("\n", 1)[-1].strip())
-    return before if 0 < len(before) <= 40 else ""
 
 
 def _items(text: str, spans, where: str) -> list[Item]:
@@ -59,6 +55,20 @@ def around_holes(text: str, spans, holes: list[tuple[int, int]]) -> list[tuple[i
     return out
 
 
+def _with_problem_heading(text: str, spans: list, block: Block, section) -> list:
+    """A point titled by its shortfall and then labelled ("（一）补贴面积核实不够精准\n问题：…"): the
+    heading states the problem, so the first problem item starts at the heading."""
+    if (
+        spans
+        and spans[0][2] == "problem"
+        and spans[0][0] == block.start
+        and is_shortfall_point(section.title)
+        and explicit_label(strip_marker(text[block.start:block.start + 12])) == "problem"
+    ):
+        spans[0] = (section.heading_start, spans[0][1], "problem")
+    return spans
+
+
 def _carried_label(ctx: dict, structure: Structure, section) -> dict:
     """A fresh paragraph context for a new section, keeping an open "整改措施：" label when the
     section is an unnamed point under the labelled one ("（1）…" lines read as headings)."""
@@ -92,6 +102,9 @@ class RulesBackend(SyncBackend):
                 spans = paragraph_items(text, block, section, ctx)
                 if block.holes:
                     spans = around_holes(text, spans, block.holes)
+                if section.heading_end and not ctx.get("seen_para"):
+                    spans = _with_problem_heading(text, list(spans), block, section)
+                ctx["seen_para"] = True
                 raw.extend(_items(text, spans, section.path_str))
             elif block.kind == "table":
                 raw.extend(table_block_items(text, block, structure))

@@ -6,6 +6,7 @@ Exit codes: 0 everything succeeded, 1 some inputs failed or are partial (the res
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -67,6 +68,7 @@ def extract_command(
     """
     from ..backends import AUTO, BACKENDS, get_backend, resolve_auto, settings_for
     from ..batch import NOT_ATTEMPTED, discover, run_batch
+    from ..loaders import passed_over_notes
 
     if backend not in BACKENDS:
         fail(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
@@ -91,7 +93,10 @@ def extract_command(
     except Exception as e:  # settings errors are user errors: one line, no traceback
         fail(str(e))
 
-    files, problems = discover(paths)
+    passed_over: Counter = Counter()
+    files, problems = discover(paths, passed_over=passed_over)
+    for note in passed_over_notes(passed_over):
+        err.print(f"note: {note}", markup=False, highlight=False)
     if not files and problems:
         for p in problems:
             _say(err, p)

@@ -23,8 +23,11 @@ _PROBLEM_ANYWHERE = re.compile(
     r"|仅(?:有|为|占|完成|达)"
     r"|但(?:是)?[^。；]{0,24}(?:仍|尚|还)(?:存在|有|不|未|需|较)"
     r"|然而(?:是)?[^。；]{0,24}(?:仍|尚|还)(?:存在|有|不|未|需|较)"
-    r"|扣分(?:原因|项|情况)|偏差原因"
-    r"|未能?(?:全部|按期|如期|按时|足额)?(?:完成|达到|达标|到位)|未达(?:到)?(?:预期|目标|要求)"
+    r"|扣分(?:原因|项|情况|主要|集中|指标)|共扣\d|偏差原因"
+    # each alternative opens with a literal, so `re` can skip ahead (see the note above)
+    r"|延后\d|推迟\d{1,3}(?:天|日|个月)|延期\d{1,3}(?:天|日|个月)|逾期\d{1,3}(?:天|日|个月)"
+    r"|较(?:合同|计划)?工期(?:延后|推迟|滞后)"
+    r"|未能?(?:全部|完全|按期|如期|按时|足额)?(?:完成|达到|达标|到位|完工|竣工|建成)|未达(?:到)?(?:预期|目标|要求)"
 )
 
 WEAK_PROBLEM = re.compile(
@@ -37,12 +40,12 @@ WEAK_PROBLEM = re.compile(
 _MEASURE_AT_START = re.compile(
     r"(改进|整改|下步|下一步|应对)?(措施|建议|对策|举措)[:：]"
     r"|(下一步|今后|下阶段|下一阶段|接下来|明年|来年|20\d\d年(?=.{0,10}将))"
-    r"|(本|我)?(局|委|委员会|单位|中心|院|站|所|部门)(将|拟|计划)"
+    r"|(本|我)?(局|委|委员会|单位|中心|院|站|所|部门|镇|乡|街道|县|区|市|队|办)(将|拟|计划)"
     r"|建议"
 )
 _MEASURE_ANYWHERE = re.compile(
     r"下一步[，,]|下一步(?:工作|计划|打算|我)"
-    r"|我(?:局|委|单位|中心|院|部门|们)(?:将|要|会|拟|计划|准备)"
+    r"|我(?:局|委|单位|中心|院|部门|们|镇|乡|街道|县|区|市|站|所|队|办)(?:将|要|会|拟|计划|准备)"
     r"|将(?:进一步|继续|持续|加大|加强|加快|着力|全力|切实|积极|认真|重点|不断|逐步|强化|完善|推进|推动"
     r"|建立|健全|优化|落实|做好|严格|坚持|深化|抓好|提升|提高)"
     r"|拟(?:于|在|对|将|进一步|开展|实施)|计划(?:于|在|对|将|进一步|开展|实施)"
@@ -68,6 +71,19 @@ def is_target_statement(s: str) -> bool:
     if not ops or _RESULT_MARK.search(s):
         return False
     return len(ops) >= 2 or bool(_INDICATOR_CLASS.search(s, 0, 14))
+
+
+def is_target_point(body: str) -> bool:
+    """One point of an indicator list, stated as its target ("病虫害绿色防控覆盖率达到52%以上；"):
+    short, and at least half of its clauses carry a target (a narrative of work done that once
+    says "达到国家C级以上标准" is not a target)."""
+    if len(body) > 80 or _RESULT_MARK.search(body):
+        return False
+    ops = len(TARGET_OP.findall(body))
+    return ops > 0 and 2 * ops >= len(_CLAUSES.findall(body.rstrip("；;。，, "))) + 1
+
+
+_CLAUSES = re.compile(r"[，,；;。]")
 
 
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences

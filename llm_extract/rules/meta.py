@@ -230,6 +230,8 @@ def _table_budget(text: str, tables: list[Table]) -> dict:
     row (合计/总计, else the first row under the header), cells aligned from the right."""
     for t in tables:
         for ri, r in enumerate(t.rows):
+            if not any("预算" in c.text for c in r.cells):
+                continue  # cheap test first: this runs on every row of every table
             keys = [cell_key(c.text) for c in r.cells]
             cols = {}
             for lbl, names in _BUDGET_COLUMNS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from ..headings import ENUM_BREAK, match_marker
+from ..headings import ENUM_MARK, ENUM_SEPARATORS, match_marker
 from ..structure import Block, Section, sentence_spans
 from ..textview import trim_spans
 from .cues import (
@@ -22,6 +22,7 @@ from .cues import (
     has_no_cue,
     is_budget_statement,
     is_strong_problem,
+    is_target_point,
     is_target_statement,
     strip_marker,
 )
@@ -31,15 +32,37 @@ Span = tuple[int, int, str]  # start, end, category
 
 
 SCORE_SENTENCE = re.compile(r"得分|等级|评分|总分|自评结果为")
+#: Scoring arithmetic wherever it stands ("指标分值合计90分，得分85分"): metadata, not a result.
+_SCORE_ARITHMETIC = re.compile(r"分值|计得\d|得分\d|得\d+(?:\.\d+)?分")
+#: A table's caption line, and a sentence that only points at a table ("…详见下表。").
+_CAPTION = re.compile(r"^(?:表\s*\d+\S*)?[^。；;，,：:]{0,50}表$")
+_TABLE_POINTER = re.compile(r"(?:详见|见|如)下表|如下表所示|见表\s*\d")
+#: Framing, not a claim: how many indicators were set ("共设置绩效指标22项"), a note on a table's
+#: data source ("注：满意度指标由…"), that the report will be published, a "以下几个方面的工作。" lead-in.
+_FRAMING = re.compile(r"^注[：:]|^[^。；]{0,30}(?:以下|如下)[^。；]{0,12}(?:工作|方面|几点|任务)[。：:]?$")
+_INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+项|指标共\d+项")
+_COUNTS_RESULTS = re.compile(r"完成|实现|达到|未")
+_PUBLISHING = re.compile(r"公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开")
+#: One scan that every framing or scoring sentence passes (most sentences do not): the checks
+#: above run only after it.
+_NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
+_PUBLISHING_ONLY = re.compile(r"问题|整改|改进|加强|完善|提升")
 
 
 _SENTENCE_MARK = re.compile(r"[。！？!?；;]")
 
 
-def points(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more,
-    whatever its length: a run-in list is one item per point (LABELING.md "Cutting items")."""
-    marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
+#: Below this length a paragraph read sentence by sentence is not scanned for run-in points: its
+#: sentences already end at each point's 。/；, and the scan is the costliest step of a paragraph.
+_SCAN_SHORT = 260
+
+
+def points(text: str, start: int, end: int, *, always: bool = False) -> list[tuple[int, int]]:
+    """Cut a paragraph at inline enumeration markers (一是, （1）, ①, 1、) when it has two or more.
+    Goals and measures are one item per point whatever the paragraph's length (`always`)."""
+    if not always and end - start < _SCAN_SHORT:
+        return [(start, end)]
+    marks = [m.start() for m in ENUM_MARK.finditer(text, start + 1, end) if text[m.start() - 1] in ENUM_SEPARATORS]
     if len(marks) < 2:
         return [(start, end)]
     cuts = [start, *marks, end]
@@ -73,9 +96,14 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         if (cued and is_strong_problem(s)) or WEAK_PROBLEM.search(s):
             return "problem"
         return None  # decided by the section's default in paragraph_items
+    hint = kind not in ("problems", "measures") and _NOT_A_CLAIM_HINT.search(s) is not None
+    if hint and _is_framing(s.strip()):
+        return None
     if kind in ("achievements", "score"):
-        if kind == "score" and SCORE_SENTENCE.search(s):
+        if kind == "score" and SCORE_SENTENCE.search(s) and not (cued and is_strong_problem(s)):
             return None  # the self-score is metadata
+        if hint and (_SCORE_ARITHMETIC.search(s) or (_TABLE_POINTER.search(s) and len(s) <= 60)):
+            return None
         if cued and has_measure_cue(body) and not _reported_result(s):
             return "measure"
         if cued and is_strong_problem(s):
@@ -127,6 +155,18 @@ _OPENS_LIST = re.compile(r"[：:]\s*(一是|其一|首先|（一）|\(一\)|（1
 
 #: Words that put a statement in the future, whatever else it says.
 _FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将继续|将进一步|计划|拟")
+
+
+def _is_framing(s: str) -> bool:
+    if _FRAMING.search(s) or (_INDICATOR_COUNT.search(s) and not _COUNTS_RESULTS.search(s)):
+        return True
+    return bool(_PUBLISHING.search(s)) and not _PUBLISHING_ONLY.search(s)
+
+
+def _plans_ahead(s: str, kind: str) -> bool:
+    """A lead-in announcing planned measures. Under a results heading ("主要绩效") "…重点抓好以下
+    工作：" introduces the work done, unless it speaks of the future."""
+    return is_measure_leadin(s) and (kind not in ("achievements", "score") or bool(_FUTURE.search(s)))
 
 
 def _reported_result(s: str) -> bool:
@@ -217,16 +257,8 @@ def _goal_statement(block: Block, ctx: dict) -> bool:
     return True
 
 
-def _after_title(text: str, block: Block) -> int:
-    """Where a goals paragraph's content starts, past its marker, title and the 。/： after it."""
-    i = text.find(block.title, block.start, block.end)
-    if i < 0:
-        return block.start
-    j = i + len(block.title)
-    if j < block.end and text[j] in "：:。":
-        j += 1
-    return j if j < block.end else block.start
-
+#: Longest paragraph title ("2.2024年度部门整体绩效目标。") read as the opening of its first point.
+_INLINE_TITLE_POINT = 30
 
 #: Marker styles of list points (as opposed to outline headings).
 _POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
@@ -240,18 +272,15 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     """
     ctx = {} if ctx is None else ctx
     kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
-    skip_to = block.start
     if kind != "measures" and _goal_statement(block, ctx):
         kind = "goals"  # "2.2024年度部门整体绩效目标。（一）…" inside 基本情况, and its points
-        if block.title_kind == "goals" and _GOALS_TITLE.search(block.title):
-            skip_to = _after_title(text, block)
     if kind == "boilerplate":
         return
     compact = "".join(text[block.start:block.end].split())
-    if len(compact) <= 60 and SIGNATURE.search(compact):
-        return
+    if len(compact) <= 60 and (SIGNATURE.search(compact) or (compact[-1:] == "表" and _CAPTION.search(compact))):
+        return  # a signature, or a table's caption ("表1 龙潭镇2024年度…绩效指标完成情况表")
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
-        lead = "measure" if is_measure_leadin(compact) else _sentence_category(compact, kind)
+        lead = "measure" if _plans_ahead(compact, kind) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
         return  # a lead-in to a list ("设定了以下年度绩效目标："), not a claim of its own
     if kind == "goals" and compact.endswith(("：", ":")) and len(compact) <= 160:
@@ -261,10 +290,18 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     label_rank = ctx.get("label_rank")
     if ctx.get("label") and block.marker is not None and label_rank is not None and block.marker.rank <= label_rank:
         ctx["label"] = None  # the next point of the labelled point's rank: its own labels decide
-    for a, b in points(text, skip_to, block.end):
+    held: Optional[int] = None  # start of a paragraph title read with the first point
+    for a, b in points(text, block.start, block.end, always=kind in ("goals", "measures")):
         seg = text[a:b]
-        if a == skip_to and b < block.end and seg.endswith(("：", ":")) and kind in ("goals", "measures"):
-            continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
+        if a == block.start and b < block.end and kind in ("goals", "measures"):
+            if seg.endswith(("：", ":")):
+                continue  # "…绩效目标如下：" / "…重点抓好以下工作：" before the points: framing, not an item
+            if block.title and len(seg) <= _INLINE_TITLE_POINT and seg.endswith(("。", ".")):
+                held = a  # "2.2024年度部门整体绩效目标。（一）…": the title opens the first point
+                continue
+        if held is not None:
+            a, held = held, None
+            seg = text[a:b]
         if kind in ("goals", "measures") and _foreign_label(text, a, b, kind):
             kind = "mixed"  # "问题：…。整改措施：…" inside a measures section: labels decide, sentence by sentence
         if kind == "goals":
@@ -274,6 +311,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
                     yield gs, ge, "goal"
                 continue
+        if kind in ("goals", "measures") and _FRAMING.search("".join(seg.split())):
+            continue  # "…重点做好以下几个方面的工作。"
         if kind in ("goals", "measures"):
             # one item per point; a goals point is a measure only when its opening says so
             yield a, b, "measure" if kind == "measures" else _sentence_category(seg[:80], kind)
@@ -291,9 +330,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
             body = stripped[mk.length:] if mk else stripped
             cat = _sentence_category(s, kind, body)
             ends_colon = stripped.endswith(("：", ":"))
-            if ends_colon and is_measure_leadin(s):
+            if ends_colon and _plans_ahead(s, kind):
                 cat = "measure"
             enum = mk is not None and mk.style in _POINT_STYLES
+            if enum and cat in ("achievement", None) and kind != "problems" and is_target_point(body):
+                cat = "goal"  # "（4）病虫害绿色防控覆盖率达到52%以上；" in a list of indicators
             listed = ctx.get("list_cat")
             label = explicit_label(body)
             if label is not None:
@@ -310,11 +351,11 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 ctx["list_cat"] = cat
             elif si == 0 and not enum and cat not in ("problem", "measure"):
                 ctx["list_cat"] = None  # a new unnumbered statement closes the enumeration
-            if cat in ("problem", "measure") and len(s) <= 60 and ends_colon:
+            if len(s) <= 60 and ends_colon and cat in ("problem", "measure", "achievement"):
                 if run:
                     yield tuple(run)  # type: ignore[misc]
                     run = None
-                continue  # "存在的问题主要有：" introduces the points; it is not one
+                continue  # "存在的问题主要有：", "全年完成以下任务：" introduce the points; they are not one
             if (
                 kind in ("other", "achievements")
                 and run

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..models import Indicator
-from ..tables import Cell, Row, Table, cell_key
+from ..tables import Cell, Row, Table, cell_key, cell_value, table_title
 from .cues import is_strong_measure, is_strong_problem
 from ..textview import trim_spans
 
@@ -27,11 +27,11 @@ _IND_COLS: dict[str, tuple[str, ...]] = {
     "actual": ("实际完成值", "实际值", "完成值", "实际完成情况", "全年实际值"),
     "weight": ("分值", "权重"),
     "score": ("自评得分", "得分"),
-    "note": ("偏差原因", "扣分原因", "原因分析", "改进措施", "备注", "说明"),
+    "note": ("偏差原因", "原因分析", "扣分原因", "扣分说明", "扣分情况", "改进措施", "备注", "说明"),
 }
 
-_SHORTFALL = re.compile(r"滞后|未完成|未达|未能|不足|偏低|低于|差距|欠缺|缓慢|较低|不到位|不够|没有|尚未|延迟|推迟|下降")
-_REMEDY = re.compile(r"加快|加强|持续|优化|完善|推进|提高|提升|整合|强化|引导|督促|争取|继续|进一步|改进")
+_SHORTFALL = re.compile(r"未完工|未竣工|未开工|未建成|延期|较晚|偏晚|不及时|滞后|未完成|未达|未能|不足|偏低|低于|差距|欠缺|缓慢|较低|不到位|不够|没有|尚未|延迟|推迟|下降")
+_REMEDY = re.compile(r"^已(?:督促|下达|纳入|提请|启动|制定|安排|协调|责令|要求)|加快|加强|持续(?:推进|加强|优化|完善|跟踪|开展|做好)|优化|完善|推进|提高|提升|整合|强化|引导|督促|争取|继续|进一步|改进")
 _NOT_ITEM = re.compile(r"^(达标|已达标|完成|已完成|超额完成|全面完成|全面落实|按时完成|显著(增长|成效)|无偏差|无)[。.]?$")
 
 
@@ -125,6 +125,7 @@ def reads_table(text: str, table: Table) -> bool:
 def _table_items(text: str, table: Table) -> TableResult:
     items: list[Span] = []
     indicators: list[Indicator] = []
+    title = table_title(text, table.start) or None
     rows = table.rows
     i = 0
     while i < len(rows):
@@ -159,14 +160,15 @@ def _table_items(text: str, table: Table) -> TableResult:
             continue
         cols = _header_columns(row)
         if cols is not None:
-            i = _indicator_rows(text, rows, i + 1, cols, items, indicators)
+            i = _indicator_rows(text, rows, i + 1, cols, items, indicators, title)
             continue
         i += 1
     return TableResult(items, indicators)
 
 
 def _indicator_rows(
-    text: str, rows: list[Row], i: int, cols: dict[str, int], items: list[Span], out: list[Indicator]
+    text: str, rows: list[Row], i: int, cols: dict[str, int], items: list[Span], out: list[Indicator],
+    title: Optional[str] = None,
 ) -> int:
     need = max(cols.values())
     carry = {"level1": "", "level2": ""}
@@ -186,7 +188,7 @@ def _indicator_rows(
         got: dict[str, Optional[Cell]] = {
             f: (cells[n - p] if 0 <= n - p < n else None) for f, p in cols.items()
         }
-        vals = {f: (" ".join(c.text.split()) if (c := got.get(f)) is not None else "") for f in _IND_COLS}
+        vals = {f: (cell_value(c.text) if (c := got.get(f)) is not None else "") for f in _IND_COLS}
         for lv in ("level1", "level2"):
             if vals[lv]:
                 carry[lv] = vals[lv]
@@ -198,7 +200,7 @@ def _indicator_rows(
         if all(cell_key(vals[f]) in _NA for f in ("name", "target", "actual")):
             continue
         name_c, target_c, actual_c, note_c = got.get("name"), got.get("target"), got.get("actual"), got.get("note")
-        out.append(Indicator(**vals, start=(name_c or cells[0]).start, end=cells[-1].end))
+        out.append(Indicator(**vals, table=title, start=(name_c or cells[0]).start, end=cells[-1].end))
         if target_c is not None and cell_key(target_c.text) not in _NA:
             s = target_c.start
             if (
@@ -220,6 +222,8 @@ def note_items(text: str, cell: Cell) -> list[Span]:
     """A 偏差原因 cell: shortfall clauses are problems, remedy clauses measures ("进度滞后，加快流程")."""
     out: list[Span] = []
     pos = cell.start
+    if text[cell.start:cell.end] != cell.text:
+        return out  # a wrapped cell quoted by its first line only: no clause offsets to cut
     for clause in re.split(r"(?<=[，,；;。])", cell.text):
         s, e = pos, pos + len(clause)
         pos = e
@@ -234,10 +238,17 @@ def note_items(text: str, cell: Cell) -> list[Span]:
             cat = "measure"
         else:
             cat = None
-        if cat is None:
-            continue
         e = s + len(clause.rstrip().rstrip("，,；;"))
         s += len(clause) - len(clause.lstrip())
+        if cat is None:
+            if out and not text[out[-1][1]:s].strip().startswith(("；", ";", "。")):
+                out[-1] = (out[-1][0], e, out[-1][2])  # "…未完工，完成率94.8%": the statement goes on
+                continue
+            if len(body) < 8:
+                continue  # a bare label ("预算执行率"), not a statement
+            # after a shortfall and "；", what follows is the remedy ("…延期缴款；已下达催缴通知书");
+            # otherwise what explains a deviation is its cause: a problem (LABELING.md)
+            cat = "measure" if out and out[-1][2] == "problem" else "problem"
         if out and out[-1][2] == cat:
             out[-1] = (out[-1][0], e, cat)
         else:
