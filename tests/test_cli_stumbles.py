@@ -4,6 +4,7 @@ user sees — a clear message, nothing lost or silently replaced, nothing read t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import os
 import shutil
 
@@ -12,7 +13,10 @@ from typer.testing import CliRunner
 
 from llm_extract.batch import discover
 from llm_extract.cli import app
-from test_cli_extract import REPORTS
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "fixtures" / "reports"
+
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 
