@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -16,7 +17,7 @@ from typing import Callable, Iterable, Optional
 from . import atomic
 from .backends.base import Backend, BackendError, PartialExtraction, SyncBackend
 from .document import file_sha256
-from .loaders import SUFFIXES, LoadError, load
+from .loaders import PASSED_OVER, SUFFIXES, LoadError, load
 from .models import Report
 from .pipeline import aextract_document
 
@@ -43,20 +44,27 @@ class Outcome:
 NOT_ATTEMPTED = "not attempted or stopped after endpoint error: "
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
-    """Files named directly, plus supported files found recursively in folders (hidden ones skipped)."""
+def discover(paths: Iterable[str | Path], *,
+             passed_over: Optional[Counter] = None) -> tuple[list[Path], list[Outcome]]:
+    """Files named directly, plus supported files found recursively in folders (hidden ones skipped).
+    `passed_over` counts, by suffix, the files of formats users save reports in that folders held
+    but that are not read (.doc, .wps, .xls...), so the caller can say so."""
     files: list[Path] = []
     problems: list[Outcome] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in SUFFIXES
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                and not f.name.startswith("~$")  # Word lock files
-            )
-            files.extend(found)
+            found = []
+            for f in p.rglob("*"):
+                if (any(part.startswith(".") for part in f.relative_to(p).parts)
+                        or f.name.startswith("~$") or not f.is_file()):  # hidden, Word lock files
+                    continue
+                suffix = f.suffix.lower()
+                if suffix in SUFFIXES:
+                    found.append(f)
+                elif passed_over is not None and suffix in PASSED_OVER:
+                    passed_over[suffix] += 1
+            files.extend(sorted(found))
         elif p.is_file():
             files.append(p)
         elif p.exists():  # a FIFO or device: reading it could wait forever
@@ -82,28 +90,34 @@ def backend_signature(backend: Backend) -> tuple:
     return (backend.name, getattr(backend, "model", None), getattr(backend, "prompt_version", None))
 
 
-def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict]:
-    """The existing result when it was made from the same file bytes by the same backend setup."""
+def read_result(out_path: Path) -> Optional[dict]:
+    """An existing result file as JSON, or None when there is none or it is unreadable."""
     try:
         data = json.loads(out_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("sha256") != sha256:
+    return data if isinstance(data, dict) else None
+
+
+def already_done(out_path: Path, sha256: str, backend: Backend) -> Optional[dict]:
+    """The existing result when it was made from the same file bytes by the same backend setup."""
+    return _same_run(read_result(out_path), sha256, backend)
+
+
+def _same_run(data: Optional[dict], sha256: str, backend: Backend) -> Optional[dict]:
+    if data is None or data.get("sha256") != sha256:
         return None
     if (data.get("backend"), data.get("model"), data.get("prompt_version")) != backend_signature(backend):
         return None
     return data
 
 
-def result_of_another_file(out_path: Path, path: Path, sha256: str) -> Optional[str]:
-    """Why `out_path` must not be replaced by the result of `path`, or None: it holds the result of
-    another file with the same stem (from an earlier run on another folder), which still exists.
-    (A result whose source is gone, or is this very file, is replaced as usual.)"""
-    try:
-        data = json.loads(out_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("sha256") == sha256 or not isinstance(data.get("source"), str):
+def result_of_another_file(data: dict, out_path: Path, path: Path, sha256: str) -> Optional[str]:
+    """Why `out_path`, holding the result `data`, must not be replaced by the result of `path`, or
+    None: it is the result of another file with the same stem (from an earlier run on another
+    folder), which still exists. (A result whose source is gone, or is this very file, is replaced
+    as usual.)"""
+    if data.get("sha256") == sha256 or not isinstance(data.get("source"), str):
         return None
     owner = Path(data["source"])
     try:
@@ -186,12 +200,13 @@ async def _one(path: Path, out_dir: Path, backend: Backend, *, force: bool, keep
         return fn(*a) if inline else await asyncio.to_thread(fn, *a)
 
     try:
-        if out_path.exists():
+        existing = await io(read_result, out_path) if out_path.exists() else None
+        if existing is not None:
             digest = await io(file_sha256, path)
-            clash = await io(result_of_another_file, out_path, path, digest)
+            clash = await io(result_of_another_file, existing, out_path, path, digest)
             if clash is not None:
                 return Outcome(str(path), doc_id, "failed", clash)
-            done = None if force else already_done(out_path, digest, backend)
+            done = None if force else _same_run(existing, digest, backend)
             if done is not None:
                 return Outcome(str(path), doc_id, "skipped", **_summary(done))
         doc = await io(load, path)

@@ -13,9 +13,11 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .commands.help_style import PlainHelpGroup
 from .models import Report
 
 app = typer.Typer(
+    cls=PlainHelpGroup,
     name="llm-extract",
     help="Grounded extraction of goals, achievements, problems, measures, indicators and metadata from "
     "Chinese performance self-evaluation reports (部门整体支出绩效自评报告). Every item carries the exact "

@@ -19,6 +19,21 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf"}
 
 
+#: Formats a folder of reports often also holds, which are passed over, and what to do instead.
+_SAVE_AS_DOCX = "open them in Word or WPS and save as .docx"
+_SPREADSHEET = "spreadsheets are not read; save a report kept in one as .docx or .pdf"
+PASSED_OVER = {".doc": _SAVE_AS_DOCX, ".wps": _SAVE_AS_DOCX, ".rtf": _SAVE_AS_DOCX, ".odt": _SAVE_AS_DOCX,
+               ".xls": _SPREADSHEET, ".xlsx": _SPREADSHEET, ".et": _SPREADSHEET}
+
+
+def passed_over_notes(counts: dict[str, int]) -> list[str]:
+    """One line per advice: how many files of which types a folder scan passed over, and why."""
+    by_advice: dict[str, list[str]] = {}
+    for suffix, n in sorted(counts.items()):
+        by_advice.setdefault(PASSED_OVER[suffix], []).append(f"{n} {suffix}")
+    return [f"passed over {', '.join(found)} file(s) (not read): {advice}" for advice, found in by_advice.items()]
+
+
 class LoadError(Exception):
     """A per-file problem a user can act on (bad encoding, scan-only PDF, unsupported type...)."""
 

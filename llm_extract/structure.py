@@ -491,12 +491,15 @@ def _finish(st: Structure) -> None:
     """Section ends, inherited kinds and heading paths."""
     secs = st.sections
     n = len(st.text)
-    for s in secs[1:]:
+    # A section ends where the next section of its level or higher starts. One pass with a stack
+    # of still-open sections (levels strictly rising) keeps this linear in the number of headings.
+    open_: list[Section] = []
+    for t in secs[1:]:
+        while open_ and open_[-1].level >= t.level:
+            open_.pop().end = t.start
+        open_.append(t)
+    for s in open_:
         s.end = n
-        for t in secs[s.index + 1:]:
-            if t.level <= s.level:
-                s.end = t.start
-                break
     for s in secs:
         if s.parent is None:
             s.kind = s.own_kind or "other"

@@ -67,11 +67,15 @@ class LocalServer:
         self.httpd.server_close()
 
 
-def send(h, status: int, body: bytes, content_type: str = "application/json") -> None:
+def send_head(h, status: int, length: int, content_type: str = "application/json") -> None:
     h.send_response(status)
     h.send_header("Content-Type", content_type)
-    h.send_header("Content-Length", str(len(body)))
+    h.send_header("Content-Length", str(length))
     h.end_headers()
+
+
+def send(h, status: int, body: bytes, content_type: str = "application/json") -> None:
+    send_head(h, status, len(body), content_type)
     h.wfile.write(body)
 
 

@@ -14,7 +14,7 @@ from llm_extract.backends.base import BackendError
 from llm_extract.llm.http_client import ResponseTooLarge, build_async_client
 from llm_extract.llm.transport import http_library as _http_library
 from llm_extract.llm.cache import ResponseCache
-from local_http import LocalServer, backend, completion, extract, send
+from local_http import LocalServer, backend, completion, extract, send, send_head
 
 
 def _trickle(data: bytes, every: float):
@@ -29,10 +29,7 @@ def _trickle(data: bytes, every: float):
 
 def _trickled_body(h, srv):
     body = completion('{"items": []}')
-    h.send_response(200)
-    h.send_header("Content-Type", "application/json")
-    h.send_header("Content-Length", str(len(body)))
-    h.end_headers()
+    send_head(h, 200, len(body))
     _trickle(body, 0.3)(h, srv)
 
 
@@ -54,15 +51,7 @@ def test_a_trickling_server_times_out_at_the_request_deadline(answer):
 
 
 def test_the_deadline_does_not_cut_a_prompt_answer():
-    def prompt(h, srv):
-        body = completion('{"items": []}')
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-
-    with LocalServer(prompt) as srv:
+    with LocalServer(lambda h, srv: send(h, 200, completion('{"items": []}'))) as srv:
         report = extract(backend(srv, timeout=5.0))
     assert report.stats.llm_calls >= 1
 
@@ -71,13 +60,11 @@ def _huge(declare_length: bool):
     def answer(h, srv):
         body = completion(json.dumps({"items": [{"category": "problem", "quote": "问题" * 600_000}]},
                                       ensure_ascii=False))
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json")
         if declare_length:
-            h.send_header("Content-Length", str(len(body)))
-            h.end_headers()
-            h.wfile.write(body)
+            send(h, 200, body)
         else:  # chunked: the size is only known as the bytes arrive
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
             h.send_header("Transfer-Encoding", "chunked")
             h.end_headers()
             for i in range(0, len(body), 65536):
@@ -125,3 +112,30 @@ def test_the_client_raises_the_size_error_itself():
     with LocalServer(_huge(False)) as srv:
         with pytest.raises(ResponseTooLarge):
             asyncio.run(main())
+
+
+def test_a_cancelled_request_is_cancelled_not_reported_as_a_timeout():
+    # Ctrl-C or a stopped batch cancels calls in flight: that must stay a cancellation
+    import threading
+
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(h, srv):
+        arrived.set()
+        release.wait(10)
+
+    async def main():
+        client = build_async_client(_http_library(), deadline=30.0, max_bytes=1000)
+        try:
+            task = asyncio.ensure_future(client.post(srv.base_url + "/chat/completions", json={}))
+            while not arrived.is_set():
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            release.set()
+            await client.aclose()
+
+    with LocalServer(slow) as srv:
+        asyncio.run(main())

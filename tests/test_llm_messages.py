@@ -122,3 +122,29 @@ def test_no_message_carries_the_key_even_when_the_page_echoes_it():
         with pytest.raises(EndpointError) as e:
             extract(backend(srv))
     assert KEY not in str(e.value)
+
+
+def test_credentials_in_the_base_url_are_never_printed():
+    from llm_extract.backends.openai_backend import OpenAIBackend
+    from llm_extract.llm.settings import LLMSettings
+
+    url = "http://alice:s3cret-pass@127.0.0.1:9/v1?api-key=query-key-42"
+    s = LLMSettings(base_url=url, api_key=KEY, no_cache=True, backoff=0.01, max_retries=1, timeout=2)
+    assert s.endpoint_label() == "http://***@127.0.0.1:9/v1?api-key=***"
+    assert "s3cret" not in json.dumps(s.public_dict()) and "query-key-42" not in json.dumps(s.public_dict())
+    with pytest.raises(EndpointError) as e:
+        extract(OpenAIBackend.from_settings(s))
+    msg = str(e.value)
+    assert "cannot reach http://***@127.0.0.1:9/v1" in msg
+    assert "s3cret-pass" not in msg and "query-key-42" not in msg and "alice" not in msg
+
+
+def test_a_server_echoing_url_credentials_does_not_get_them_printed():
+    def echo(h, srv):
+        send(h, 403, json.dumps({"error": {"message": f"denied for {h.path} with s3cret-pass"}}).encode())
+
+    with LocalServer(echo) as srv:
+        url = srv.base_url.replace("http://", "http://bob:s3cret-pass@") + "?key=query-key-42"
+        with pytest.raises(EndpointError) as e:
+            extract(backend(srv, base_url=url))
+    assert "s3cret-pass" not in str(e.value) and "query-key-42" not in str(e.value)

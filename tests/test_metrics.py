@@ -324,12 +324,20 @@ def test_cli_baseline_prints_deltas(evalset: Path):
     assert f"{PARTIAL_MACRO - 1:+.3f}" in r.stdout
 
 
+def test_cli_pred_pointed_at_the_reports_or_gold_folder_is_an_error_not_zeros(evalset: Path):
+    r = invoke("--gold", evalset / "gold", "--pred", evalset / "reports")
+    assert r.exit_code == 2 and "report files (.txt)" in r.stderr and "reports folder" in r.stderr
+    assert "macro span F1" not in r.stdout
+    r = invoke("--gold", evalset / "gold", "--pred", evalset / "gold")
+    assert r.exit_code == 2 and "is the gold folder" in r.stderr
+
+
 def test_cli_missing_prediction_and_bad_gold_fail_clearly(evalset: Path):
     r = invoke("--gold", evalset / "gold", "--pred", evalset / "nothing_here_yet")
     assert r.exit_code == 2
     (evalset / "empty").mkdir()
-    r = invoke("--gold", evalset / "gold", "--pred", evalset / "empty")
-    assert r.exit_code == 1 and "county" in r.stderr and "no prediction" in r.stderr
+    r = invoke("--gold", evalset / "gold", "--pred", evalset / "empty")  # not a table of zeros
+    assert r.exit_code == 2 and "no <doc_id>.json for any of the 1 gold documents" in r.stderr
     bad = json.loads((evalset / "gold" / "county.json").read_text(encoding="utf-8"))
     bad["items"][1]["quote"] = "（2）信息化建设滞后。"
     (evalset / "gold" / "county.json").write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")

@@ -177,3 +177,47 @@ def test_items_never_hold_page_furniture():
     assert ("problem", "一是项目前期工作深度不够，部分工程") in quotes
     assert ("problem", "设计变更较多，影响建设进度。") in quotes
     assert not any("—" in q or "页" in q or header in q or "- 5 -" in q for _, q in quotes)
+
+
+def _reference_ends(levels: list[int], starts: list[int], n: int) -> list[int]:
+    """The definition: a section ends where the next section of its level or higher starts."""
+    ends = []
+    for i, lv in enumerate(levels):
+        ends.append(next((starts[j] for j in range(i + 1, len(levels)) if levels[j] <= lv), n))
+    return ends
+
+
+def _sections(levels: list[int]):
+    from llm_extract.structure import Section, Structure
+
+    n = 10 * (len(levels) + 1)
+    st = Structure(text=" " * n)
+    st.sections.append(Section(0, "", 0, 0, n, 0, 0, None, None))
+    for i, lv in enumerate(levels, start=1):
+        st.sections.append(Section(i, f"s{i}", lv, 10 * i, n, 10 * i, 10 * i + 5, 0, None))
+    return st
+
+
+def test_section_ends_follow_the_definition_on_random_trees():
+    import random
+
+    from llm_extract.structure import _finish
+
+    rnd = random.Random(5)
+    for _ in range(200):
+        levels = [rnd.randint(1, 5) for _ in range(rnd.randint(1, 40))]
+        st = _sections(levels)
+        _finish(st)
+        starts = [s.start for s in st.sections[1:]]
+        assert [s.end for s in st.sections[1:]] == _reference_ends(levels, starts, len(st.text))
+
+
+def test_section_ends_of_a_huge_outline_are_computed_in_one_pass():
+    # 300k headings took minutes when each section scanned (a copy of) the rest of the list
+    from llm_extract.structure import _finish
+
+    levels = [1] + [2, 3, 3, 2] * 75_000
+    st = _sections(levels)
+    _finish(st)
+    assert st.sections[1].end == len(st.text)  # the one top-level section spans everything
+    assert st.sections[2].end == st.sections[5].start and st.sections[3].end == st.sections[4].start

@@ -75,3 +75,18 @@ def test_route_all_sends_the_tables_and_leaves_them_to_the_model():
     cells = _table_only_cells(doc.text, layout_read_tables(analyze(doc)))
     assert all(c in sent for c in cells)
     assert rep.goals == [] and rep.achievements == []  # the (silent) model is trusted with them
+
+
+def test_a_space_table_whose_wrapped_cells_interleave_with_other_columns_goes_to_the_model():
+    """A cell wrapped onto a continuation line, with other columns' text between its pieces, has no
+    single quote: the layout reader cannot cut it as labelled, so the model sees the table."""
+    header = "一级指标    二级指标    三级指标              年度指标值    实际完成值    分值    得分\n"
+    flat = header + "产出指标    数量指标    新建村级供水站        ≥12处         12处          10      10\n"
+    wrapped = header + ("产出指标    数量指标    千吨万人供水工程新    ≥2处          2处           6       6\n"
+                        "                        建数量\n")
+    for text, sent in ((flat, False), (wrapped, True)):
+        text = "三、绩效目标完成情况\n" + text
+        st = analyze(text)
+        tables = [b for b in st.blocks if b.kind == "table"]
+        assert tables, "the space-aligned table is recognised"
+        assert (layout_read_tables(st) == []) is sent

@@ -115,6 +115,11 @@ def test_digest_eval_estimate_and_view_print_names_literally(tmp_path):
     pred = tmp_path / "p[" / "]red"
     pred.mkdir(parents=True)
     ev = run("eval", "--gold", gold, "--reports", ROOT / "fixtures" / "reports", "--pred", pred)
+    assert ev.exit_code == 2  # no prediction for any gold document: an error, not a table of zeros
+    assert f"--pred {pred}: no <doc_id>.json" in ev.output.replace("\n", "")
+    shutil.copy(ROOT / "fixtures" / "gold" / "lianjiang_2024.json", gold / "lianjiang_2024.json")
+    assert run("extract", ROOT / "fixtures" / "reports" / "lianjiang_2024.txt", "-o", pred).exit_code == 0
+    ev = run("eval", "--gold", gold, "--reports", ROOT / "fixtures" / "reports", "--pred", pred)
     assert ev.exit_code == 1
     assert f"no prediction {pred}/yiyang_2024.json" in ev.output
     assert json.loads((gold / "yiyang_2024.json").read_text(encoding="utf-8"))["doc_id"] == "yiyang_2024"

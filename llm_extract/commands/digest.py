@@ -61,7 +61,7 @@ def digest_command(
         if views:
             hrefs, view_warnings = write_views(d, results, output)
             d.warnings.extend(view_warnings)
-        write_digest(d, output, views=hrefs)
+        written = write_digest(d, output, views=hrefs)
     except TaxonomyError as e:
         _fail(str(e), 2)
     except DigestUsageError as e:
@@ -74,12 +74,23 @@ def digest_command(
         err.print(f"[yellow]skipped[/yellow] {lit(s.path)}: {lit(s.reason)}", highlight=False, soft_wrap=True)
     for w in d.warnings:
         err.print(f"[yellow]warning:[/yellow] {lit(w)}", highlight=False, soft_wrap=True)
-    out.print(
-        f"digest of {len(d.reports)} report(s): {len(d.problems)} problems in {len(d.themes)} themes, "
-        f"{len(d.unaddressed())} without a measure → {lit(output)}", highlight=False, soft_wrap=True,
-    )
+    out.print(f"{digest_summary(d)} → {', '.join(lit(p) for p in written)}", highlight=False, soft_wrap=True)
     if d.skipped:
         raise typer.Exit(1)
+
+
+def digest_summary(d: Any) -> str:
+    """One line on what the digest holds, naming only the categories it shows."""
+    parts = []
+    if d.shows("problem"):
+        parts.append(f"{len(d.problems)} problems in {len(d.themes)} themes")
+        if d.shows("measure"):
+            parts.append(f"{len(d.unaddressed())} without a measure")
+    if d.shows("measure"):
+        parts.append(f"{len(d.measures)} measures")
+    if not parts:
+        parts.append(" and ".join(f"{c}s" for c in ("goal", "achievement") if d.shows(c)) + " on the report cards")
+    return f"digest of {len(d.reports)} report(s): " + ", ".join(parts)
 
 
 def view_command(
@@ -94,6 +105,8 @@ def view_command(
     if not result.is_file():
         _fail(f"{result} is not a file", 2)
     target = output or result.with_suffix(".html")
+    if target.suffix.lower() not in (".html", ".htm"):
+        _fail(f"view writes an HTML page; name the output .html (got '{target.name}')", 2)
     if target.resolve() == result.resolve():
         _fail("the output would overwrite the result file; pass -o FILE.html", 2)
     try:

@@ -35,7 +35,7 @@ from ..evaluation import (
     score_themes,
 )
 from ..gold import GoldError, gold_files, gold_links, gold_themes, load_gold_file, locate_gold, report_index
-from ..loaders import LoadError, load
+from ..loaders import SUFFIXES, LoadError, load
 from ..models import CATEGORIES, Report
 
 if sys.version_info >= (3, 11):
@@ -443,6 +443,21 @@ def _load_baseline(path: Path) -> EvalResult:
         raise UsageError(f"baseline {path} is not an `eval --json` result: {str(e).splitlines()[0]}") from None
 
 
+def _check_predictions(pred_dir: Path, gold_dir: Path) -> None:
+    """A prediction folder must hold results for the gold documents: pointed at the reports or
+    the gold folder by mistake, every document would be scored as empty (a table of zeros)."""
+    if pred_dir.resolve() == gold_dir.resolve():
+        raise UsageError(f"--pred {pred_dir} is the gold folder; give the folder `llm-extract extract -o` wrote")
+    ids = [p.stem for p in gold_files(gold_dir)]
+    if any((pred_dir / f"{i}.json").is_file() for i in ids):
+        return
+    found = sorted({p.suffix.lower() for p in pred_dir.iterdir() if p.is_file()} & set(SUFFIXES))
+    what = (f"it holds report files ({' '.join(found)}), not results — is it the reports folder?" if found
+            else "no result file there matches a gold document.")
+    raise UsageError(f"--pred {pred_dir}: no <doc_id>.json for any of the {len(ids)} gold documents; {what} "
+                     "Give the folder `llm-extract extract -o` wrote (or run a backend with --backend)")
+
+
 def resolve_config(
     *,
     gold: Optional[Path],
@@ -482,6 +497,8 @@ def resolve_config(
         raise UsageError("give --pred DIR (saved predictions) or --backend NAME (run a backend on the reports)")
     if pred_dir is not None and not pred_dir.is_dir():
         raise UsageError(f"prediction folder {pred_dir} does not exist")
+    if pred_dir is not None:
+        _check_predictions(pred_dir, gold_dir)
     if pred_dir is not None and save_pred is not None:
         raise UsageError("--save-pred only applies when a backend runs (--backend)")
     settings = {**s.settings, **{k: v for k, v in cli_settings.items() if v is not None}}

@@ -6,6 +6,7 @@ Exit codes: 0 everything succeeded, 1 some inputs failed or are partial (the res
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -61,8 +62,8 @@ def extract_command(
     workers: Optional[int] = typer.Option(
         None, "-j", "--workers", min=1,
         help="Processes extracting documents at once with a CPU-bound backend (rules): this one and N-1 "
-             "helpers. Default: the CPUs this process may use (fewer for a batch of a few dozen files). LLM backends ignore it: they keep one "
-             "process and overlap their requests instead (see --concurrency).",
+             "helpers. Default: the CPUs this process may use (fewer for a batch of a few dozen files). "
+             "LLM backends ignore it: they keep one process and overlap their requests (see --concurrency).",
     ),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar or summary table; failures are still reported."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
@@ -101,8 +102,12 @@ def extract_command(
         fail(str(e))
 
     from ..batch import NOT_ATTEMPTED, discover, run_batch
+    from ..loaders import passed_over_notes
 
-    files, problems = discover(paths)
+    passed_over: Counter = Counter()
+    files, problems = discover(paths, passed_over=passed_over)
+    for note in passed_over_notes(passed_over):
+        err.print(f"note: {note}", markup=False, highlight=False)
     if not files and problems:
         for p in problems:
             _say(err, p)

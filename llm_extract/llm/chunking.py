@@ -26,6 +26,7 @@ from .tokens import count_tokens
 
 if TYPE_CHECKING:
     from ..structure import Block, Structure
+    from ..tables import Table
 
 #: Section kinds not sent to a model unless route="all" (LABELING.md: mandate, staff, budget tables).
 SKIP_KINDS = frozenset({"boilerplate", "budget"})
@@ -139,9 +140,18 @@ def layout_read_tables(structure: "Structure", route: str = "relevant") -> list[
 
 
 def _layout_read(block: "Block", structure: "Structure") -> bool:
-    """A table block whose goal/result or indicator columns the layout reader recognises."""
+    """A table block whose goal/result or indicator columns the layout reader recognises, and
+    whose cells it can quote as they stand (a cell wrapped around other columns' text, as in a
+    space-aligned table copied out of a PDF, is left to the model)."""
     return block.kind == "table" and block.table is not None and bool(structure.text) \
-        and reads_table(structure.text, block.table) and not reader_skips_judgement(structure.text, block.table)
+        and reads_table(structure.text, block.table) and not reader_skips_judgement(structure.text, block.table) \
+        and not _interleaved_cells(structure.text, block.table)
+
+
+def _interleaved_cells(text: str, table: "Table") -> bool:
+    """A cell whose text is not the source's own characters at its offsets (wrapped lines joined
+    around other columns' text): no single quote can cover it."""
+    return any(c.end > c.start and text[c.start:c.end] != c.text for r in table.rows for c in r.cells)
 
 
 def chunk_document(

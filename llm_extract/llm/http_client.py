@@ -5,9 +5,10 @@ that trickles one byte every few seconds never times out, and nothing bounds how
 may grow in memory. This client adds both, around `send` (so proxies and redirects are covered):
 
 * the deadline (`--timeout` seconds) runs from the moment the request starts going out on its
-  connection — waiting for a free pooled connection is not part of it, since the pool is what
-  enforces `--concurrency` — until the last byte of the answer has arrived; past it the call
-  fails with the library's ReadTimeout, which the openai SDK reports as a timeout (retryable).
+  connection (httpcore's trace event) — waiting for a free pooled connection is not part of it,
+  since the pool is what enforces `--concurrency` — until the last byte of the answer has
+  arrived; past it the call fails with the library's ReadTimeout, which the openai SDK reports
+  as a timeout (retryable). One timer per request; connecting keeps its own connect timeout.
 * the answer may hold at most `max_bytes` decoded bytes (Content-Length is checked first, then
   the bytes as they arrive); past that the call fails with ResponseTooLarge, a per-call failure
   that is not retried and, being a failure, never reaches the response cache.
@@ -22,7 +23,7 @@ import asyncio
 import contextlib
 import json
 import re
-from typing import Any, AsyncIterator, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 import openai
 
@@ -76,28 +77,44 @@ def check_json_body(content: bytes, request: Any) -> None:
         raise NotJSONAnswer(content, request) from None
 
 
-class _Clock:
-    """When the request started going out; set by httpcore's trace callback."""
+class _Deadline:
+    """Cancels the task it was made in at a set time; `expired` tells that cancellation apart
+    from any other (a timer per request, rather than a task or a wait per read)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop):
-        self.loop = loop
-        self.started: Optional[float] = None
-        self.event = asyncio.Event()
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        self.expired = False
+        self._handle: Optional[asyncio.TimerHandle] = None
 
-    def start(self) -> None:
-        if self.started is None:
-            self.started = self.loop.time()
-            self.event.set()
+    def start(self, seconds: float) -> None:
+        if self._handle is None:
+            self._handle = self.loop.call_at(self.loop.time() + seconds, self._expire)
 
-    def remaining(self, timeout: float) -> float:
-        assert self.started is not None
-        return max(0.0, self.started + timeout - self.loop.time())
+    def _expire(self) -> None:
+        self.expired = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def ours(self) -> bool:
+        """Whether a CancelledError caught now came from this deadline alone (not also from
+        outside, e.g. Ctrl-C or a cancelled batch, which must go on)."""
+        if not self.expired:
+            return False
+        uncancel = getattr(self.task, "uncancel", None)  # Python 3.11+: cancellations are counted
+        return uncancel is None or uncancel() == 0
 
 
-def _tracer(clock: _Clock, inner: Optional[Callable[..., Awaitable[None]]]) -> Callable[..., Awaitable[None]]:
+def _tracer(deadline: _Deadline, seconds: float,
+            inner: Optional[Callable[..., Awaitable[None]]]) -> Callable[..., Awaitable[None]]:
+    """httpcore's trace callback: the deadline starts as the request starts going out."""
     async def trace(name: str, info: dict) -> None:
         if name.endswith("send_request_headers.started"):
-            clock.start()
+            deadline.start(seconds)
         if inner is not None:
             await inner(name, info)
     return trace
@@ -105,86 +122,53 @@ def _tracer(clock: _Clock, inner: Optional[Callable[..., Awaitable[None]]]) -> C
 
 def build_async_client(lib: Any, *, deadline: float, max_bytes: int, **kwargs: Any) -> Any:
     """An `lib.AsyncClient` (httpx or httpx2) with the `deadline` (seconds) and size cap described
-    above; `kwargs` go to the client unchanged (timeouts per operation, limits, verify)."""
-    timeout = deadline
-
-    stream_class = type("DeadlineStream", (_DeadlineStream, lib.AsyncByteStream), {})
+    above for every request whose body it reads (stream=False, as the openai SDK sends chat
+    requests); `kwargs` go to the client unchanged (timeouts per operation, limits, verify)."""
 
     class LimitedAsyncClient(lib.AsyncClient):
         async def send(self, request: Any, *, stream: bool = False, **kw: Any) -> Any:
-            clock = _Clock(asyncio.get_running_loop())
+            if stream:  # the caller reads the body: nothing to bound here
+                return await super().send(request, stream=True, **kw)
+            timer = _Deadline()
             request.extensions = {**request.extensions,
-                                  "trace": _tracer(clock, request.extensions.get("trace"))}
-            response = await _within(clock, timeout, super().send(request, stream=True, **kw), lib, request)
-            response.stream = stream_class(response.stream, clock, timeout, lib, request)
+                                  "trace": _tracer(timer, deadline, request.extensions.get("trace"))}
             try:
-                declared = int(response.headers.get("content-length") or 0)
-                if declared > max_bytes:
-                    raise ResponseTooLarge(max_bytes, request, declared)
-                if not stream:
-                    parts, seen = [], 0
-                    async with contextlib.aclosing(response.aiter_bytes()) as body:
-                        async for part in body:
-                            seen += len(part)
-                            if seen > max_bytes:
-                                raise ResponseTooLarge(max_bytes, request)
-                            parts.append(part)
-                    response._content = b"".join(parts)  # what Response.aread() stores
-                    if 200 <= response.status_code < 300:
-                        check_json_body(response._content, request)
-            except BaseException:
-                await response.aclose()
+                response = await super().send(request, stream=True, **kw)
+                try:
+                    response._content = await _read(response, max_bytes, request)  # as aread() stores it
+                except BaseException:
+                    await response.aclose()
+                    raise
+            except asyncio.CancelledError:
+                if timer.ours():
+                    raise lib.ReadTimeout(f"no complete answer within {deadline:g} s", request=request) from None
                 raise
+            finally:
+                timer.stop()
+            if 200 <= response.status_code < 300:
+                check_json_body(response._content, request)
             return response
 
     return LimitedAsyncClient(**kwargs)
 
 
-def _timed_out(lib: Any, timeout: float, request: Any) -> BaseException:
-    return lib.ReadTimeout(f"no complete answer within {timeout:g} s", request=request)
+async def _read(response: Any, max_bytes: int, request: Any) -> bytes:
+    """The decoded body, refused as soon as it (or its declared length) passes `max_bytes`."""
+    if int(response.headers.get("content-length") or 0) > max_bytes:
+        raise ResponseTooLarge(max_bytes, request, int(response.headers["content-length"]))
+    parts, seen = [], 0
+    async with contextlib.aclosing(response.aiter_bytes()) as body:
+        async for part in body:
+            seen += len(part)
+            if seen > max_bytes:
+                raise ResponseTooLarge(max_bytes, request)
+            parts.append(part)
+    return b"".join(parts)
 
 
-async def _within(clock: _Clock, timeout: float, coro: Awaitable[Any], lib: Any, request: Any) -> Any:
-    """Await `coro` (the request up to the response headers) until the deadline, which starts
-    when the request begins going out."""
-    task = asyncio.ensure_future(coro)
+def check_json_body(content: bytes, request: Any) -> None:
+    """Raise NotJSONAnswer unless `content` parses as JSON (what every API answer is)."""
     try:
-        if clock.started is None:
-            waiter = asyncio.ensure_future(clock.event.wait())
-            try:
-                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-        if not task.done():
-            await asyncio.wait({task}, timeout=clock.remaining(timeout))
-        if not task.done():
-            raise _timed_out(lib, timeout, request)
-        return task.result()
-    finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-
-
-class _DeadlineStream:
-    """The raw response stream, each read bounded by what is left of the request's deadline."""
-
-    def __init__(self, inner: Any, clock: _Clock, timeout: float, lib: Any, request: Any):
-        self.inner, self.clock, self.timeout, self.lib, self.request = inner, clock, timeout, lib, request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self.clock.started is None:  # no trace events (a custom transport): start now
-            self.clock.start()
-        parts = self.inner.__aiter__()
-        while True:
-            try:
-                part = await asyncio.wait_for(parts.__anext__(), self.clock.remaining(self.timeout))
-            except StopAsyncIteration:
-                return
-            except asyncio.TimeoutError:
-                raise _timed_out(self.lib, self.timeout, self.request) from None
-            yield part
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        json.loads(content)
+    except ValueError:
+        raise NotJSONAnswer(content, request) from None

@@ -53,8 +53,9 @@ def render(d: Digest) -> str:
 
 def _render(d: Digest, L: _Lines) -> None:
     L += [f"# {title(d)}", ""]
-    L.append(f"{len(d.reports)} reports · {len(d.problems)} problems · {len(d.measures)} measures · "
-             f"themes by {d.theme_source} · filters: {esc(filter_text(d))}")
+    counts = [f"{len(d.reports)} reports"] + [f"{len(getattr(d, c + 's'))} {c}s" for c in ("problem", "measure")
+                                              if d.shows(c)]
+    L.append(" · ".join(counts) + f" · themes by {d.theme_source} · filters: {esc(filter_text(d))}")
     L.append("")
     for s in d.skipped:
         L.append(f"- ⚠ skipped `{esc(Path(s.path).name)}`: {esc(s.reason)}")
@@ -96,6 +97,7 @@ def _render(d: Digest, L: _Lines) -> None:
                 L.append(f"- … {len(g.clusters) - MAX_CLUSTERS} more distinct problems (see the .xlsx or .json digest)")
             L.append("")
 
+    if d.shows("problem") and d.shows("measure"):  # the links need both
         L += ["## Measures linked to problems 问题与整改措施", ""]
         by_doc = problems_by_doc(d)
         for r in d.reports:
