@@ -188,6 +188,20 @@ def run_parallel(
 
     helpers = [_Helper(ctx, backend_name) for _ in range(max(1, workers - 1))]
 
+    def lost(h: _Helper) -> None:
+        """A helper is gone: the document it was on failed (it may be what killed it), the others
+        are redone; one that never finished a document means helpers cannot start here, so this
+        process carries on alone."""
+        helpers.remove(h)
+        h.stop(0)
+        if h.finished and h.held:
+            path = h.held.popleft()
+            finish(Outcome(str(path), path.stem, "failed",
+                           "the helper process extracting it stopped unexpectedly (out of memory?)"))
+        if h.finished:
+            helpers.append(_Helper(ctx, backend_name))
+        redo.extend(h.held)
+
     def collect(timeout: Optional[float]) -> None:
         """Take every answer ready within `timeout` (None: wait for one)."""
         by_conn = {h.conn: h for h in helpers if h.held}
@@ -195,26 +209,28 @@ def run_parallel(
             h = by_conn[conn]
             try:
                 oc = conn.recv()
-            except (EOFError, OSError):  # the helper is gone
-                helpers.remove(h)
-                h.stop(0)
-                if h.finished:  # it was working: the document it was on is what stopped it
-                    path = h.held.popleft()
-                    finish(Outcome(str(path), path.stem, "failed",
-                                   "the helper process extracting it stopped unexpectedly (out of memory?)"))
-                    helpers.append(_Helper(ctx, backend_name))
-                redo.extend(h.held)  # never started (or helpers cannot start here: this process does them)
+            except (EOFError, OSError):
+                lost(h)
                 continue
             h.held.popleft()
             h.finished += 1
             finish(oc)
 
+    def feed(h: _Helper) -> None:
+        while len(h.held) < HELD and (path := next_file()) is not None:
+            h.held.append(path)
+            try:
+                h.conn.send((str(path), *args))
+            except OSError:
+                h.held.pop()
+                redo.append(path)
+                lost(h)
+                return
+
     try:
         while True:
-            for h in helpers:  # keep each helper fed, never more than HELD documents
-                while len(h.held) < HELD and (path := next_file()) is not None:
-                    h.conn.send((str(path), *args))
-                    h.held.append(path)
+            for h in list(helpers):  # keep each helper fed, never more than HELD documents
+                feed(h)
             collect(0)
             path = next_file()
             if path is not None:  # this process takes a document too

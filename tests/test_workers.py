@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,28 @@ def test_workers_option_is_checked_and_documented():
     assert "--workers" in res.output and "CPU-bound" in res.output
     bad = CliRunner().invoke(app, ["extract", str(CORPORA[0]), "--workers", "0"])
     assert bad.exit_code == 2
+
+
+def test_a_helper_killed_mid_batch_loses_no_document_silently(tmp_path):
+    """The document a dead helper was on is named as failed (it may be what killed it); the ones it
+    held but had not started are extracted anyway."""
+    inp = _corpora(tmp_path, copies=3)
+    files, _ = discover([inp])
+    killed: list[int] = []
+
+    def on_done(_oc) -> None:
+        if not killed and len(seen) >= 10:
+            for child in multiprocessing.active_children():  # spawn: the helpers are our children
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+        seen.append(_oc)
+
+    seen: list = []
+    oc = run_parallel(files, tmp_path / "out", RulesBackend(), "rules", 2, on_done=on_done,
+                      mp_context=multiprocessing.get_context("spawn"))
+    assert killed
+    assert sorted(o.path for o in oc) == sorted(map(str, files))  # every file accounted for, once
+    failed = [o for o in oc if o.status != "ok"]
+    assert len(failed) <= 1 and all("stopped unexpectedly" in (o.error or "") for o in failed)
+    written = {p.stem for p in (tmp_path / "out").glob("*.json")}
+    assert written == {o.doc_id for o in oc if o.status == "ok"}
