@@ -103,6 +103,7 @@ def main() -> None:
     walls: dict[int, list[float]] = {w: [] for w in args.workers}
     peaks: dict[int, list[float]] = {w: [] for w in args.workers}
     cpus: dict[int, list[float]] = {w: [] for w in args.workers}
+    load0 = os.getloadavg()[0]  # anything above 0 is other work competing for the same cores
     with tempfile.TemporaryDirectory() as tmp:
         inp = Path(tmp) / "in"
         inp.mkdir()
@@ -120,7 +121,8 @@ def main() -> None:
                 print(f"  run {r + 1}, --workers {w}: {args.docs / wall:.0f} documents/s ({wall:.2f} s), "
                       f"CPU {cpu:.2f} s, peak RSS {peak:.0f} MB", flush=True)
     n = args.docs
-    print(f"{n} documents through the CLI, {args.repeat} runs each (CPUs available: {len(os.sched_getaffinity(0))})")
+    print(f"{n} documents through the CLI, {args.repeat} runs each (CPUs available: {len(os.sched_getaffinity(0))}; "
+          f"load average at the start {load0:.1f}, at the end {os.getloadavg()[0]:.1f})")
     for w in args.workers:
         print(f"--workers {w}: best {n / min(walls[w]):.0f} documents/s, median {n / statistics.median(walls[w]):.0f}; "
               f"CPU (whole tree) median {statistics.median(cpus[w]):.2f} s; "
@@ -128,7 +130,8 @@ def main() -> None:
     base = args.workers[0]
     for w in args.workers[1:]:
         print(f"speed-up --workers {w} over --workers {base}: best {min(walls[base]) / min(walls[w]):.2f}x, "
-              f"median {statistics.median(walls[base]) / statistics.median(walls[w]):.2f}x")
+              f"median {statistics.median(walls[base]) / statistics.median(walls[w]):.2f}x; CPU spent "
+              f"{statistics.median(cpus[w]) / statistics.median(cpus[base]):.2f}x that of --workers {base} (medians)")
 
 
 if __name__ == "__main__":

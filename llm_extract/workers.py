@@ -114,8 +114,10 @@ def _serve(conn, backend_name: str) -> None:
         pass
 
 
-#: Documents handed to one helper at a time: one it works on, one ready for when it finishes.
-HELD = 2
+#: Most documents handed to one helper at a time: enough that it never waits for this process to
+#: come back from a document of its own (or from being descheduled on a busy machine), few enough
+#: that at the end of a batch no process is left waiting for another's queue.
+HELD = 16
 
 
 class _Helper:
@@ -217,7 +219,10 @@ def run_parallel(
             finish(oc)
 
     def feed(h: _Helper) -> None:
-        while len(h.held) < HELD and (path := next_file()) is not None:
+        # near the end of the batch hand out fewer, so the last documents spread over every process
+        left = len(files) - len(outcomes) - sum(len(x.held) for x in helpers)
+        cap = max(1, min(HELD, left // (2 * (len(helpers) + 1))))
+        while len(h.held) < cap and (path := next_file()) is not None:
             h.held.append(path)
             try:
                 h.conn.send((str(path), *args))
