@@ -1,16 +1,15 @@
 """A batch on every core: CPU-bound backends (rules) extract documents in several processes.
 
-This process extracts documents itself and `workers - 1` helper processes do the same, each
-taking the next file when it is free, so no core waits for the helpers to start. Helpers are
-started with forkserver (spawn where there is none): nothing is inherited but what the helper
-imports, so the design also holds under spawn. Each helper builds its backend once, by registry
-name, and every document goes through the batch's own `batch._one`, so everything the
-one-process batch guarantees still holds: atomic writes, resume, per-file failures with reasons.
+This process extracts documents itself and `workers - 1` helper processes do the same, so no
+core waits for the helpers to start. Helpers are spawned (fresh interpreters: nothing inherited
+but what they import, on every platform) and each builds its backend once, by registry name.
+Every document goes through the batch's own `batch._one`, so everything the one-process batch
+guarantees still holds: atomic writes, resume, per-file failures with reasons.
 
 This process talks to each helper over one pipe, with no threads of its own: a thread here would
 take the interpreter lock whenever this process waits on a system call, and on a busy machine
-that costs more than the helpers bring. At most two documents wait for each helper, so a batch of
-100k files keeps a few paths in flight. Helpers ignore SIGINT: on Ctrl-C this process stops
+that costs more than the helpers bring. At most `HELD` paths wait for each helper, so a batch of
+100k files keeps a few dozen in flight. Helpers ignore SIGINT: on Ctrl-C this process stops
 handing out work, lets the helpers finish the documents they hold (milliseconds each with rules;
 a helper still busy after `GRACE` seconds is stopped, and its temporary file removed), reports
 those as done, and re-raises KeyboardInterrupt.
@@ -23,13 +22,14 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-if TYPE_CHECKING:  # imported when used: warm_up runs before this process has loaded the pipeline
+if TYPE_CHECKING:  # imported when used: the CLI imports this module for every command
     from .backends.base import Backend
     from .batch import Outcome
 
@@ -82,34 +82,22 @@ def _helper_extract(path: str, out_dir: str, force: bool, keep_ungrounded: bool,
 
 
 def _context():
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        # imported once in the server, not once per helper
-        ctx.set_forkserver_preload([__name__, "llm_extract.batch", "llm_extract.backends.rules"])
-        return ctx
+    """Spawn: a helper is a fresh interpreter that imports what it needs while this process is
+    already extracting (forkserver makes the first helper wait for the server's own imports, and
+    fork copies whatever state this process's threads left behind)."""
     return multiprocessing.get_context("spawn")
 
 
-def warm_up() -> None:
-    """Start the process helpers are forked from now, so that its imports (a third of a second)
-    run while this process builds its backend and finds the files, not after. Harmless when no
-    helper is needed in the end: it only waits, and exits with this process."""
-    if _context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
-
-
-def _serve(conn, backend_name: str) -> None:
-    """A helper: build the backend, then extract each (path, out_dir, flags) received until None."""
+def _serve(conn, backend_name: str, stop) -> None:
+    """A helper: build the backend, then extract each (path, out_dir, flags) received until None;
+    once `stop` is set (Ctrl-C), answer None for the documents still queued instead."""
     try:
         _start(backend_name)
     except Exception:  # the parent sees the pipe close before any result and does the work itself
         return
     try:
         while (task := conn.recv()) is not None:
-            conn.send(_helper_extract(*task))
+            conn.send(None if stop.is_set() else _helper_extract(*task))
     except (EOFError, BrokenPipeError):  # the parent is gone: nobody to answer
         pass
 
@@ -123,10 +111,18 @@ HELD = 16
 class _Helper:
     """One helper process, its pipe, and the documents it holds (it answers them in order)."""
 
-    def __init__(self, ctx, backend_name: str) -> None:
+    def __init__(self, ctx, backend_name: str, stop) -> None:
         self.conn, theirs = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(theirs, backend_name), daemon=True)
-        self.proc.start()
+        self.proc = ctx.Process(target=_serve, args=(theirs, backend_name, stop), daemon=True)
+        # a spawned interpreter that inherits SIGINT ignored keeps it ignored from its first
+        # instruction: Ctrl-C while it is still importing prints no traceback
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            self.proc.start()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
         theirs.close()
         self.held: deque[Path] = deque()
         self.finished = 0
@@ -162,6 +158,7 @@ def run_parallel(
     from .batch import NOT_ATTEMPTED, Outcome
 
     ctx = mp_context or _context()
+    stop = ctx.Event()
     order = {str(f): i for i, f in enumerate(files)}
     outcomes: list[Outcome] = []
     todo = iter(files)
@@ -188,7 +185,7 @@ def run_parallel(
             finish(Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}"))
         return None
 
-    helpers = [_Helper(ctx, backend_name) for _ in range(max(1, workers - 1))]
+    helpers = [_Helper(ctx, backend_name, stop) for _ in range(max(1, workers - 1))]
 
     def lost(h: _Helper) -> None:
         """A helper is gone: the document it was on failed (it may be what killed it), the others
@@ -201,7 +198,7 @@ def run_parallel(
             finish(Outcome(str(path), path.stem, "failed",
                            "the helper process extracting it stopped unexpectedly (out of memory?)"))
         if h.finished:
-            helpers.append(_Helper(ctx, backend_name))
+            helpers.append(_Helper(ctx, backend_name, stop))
         redo.extend(h.held)
 
     def collect(timeout: Optional[float]) -> None:
@@ -215,6 +212,8 @@ def run_parallel(
                 lost(h)
                 continue
             h.held.popleft()
+            if oc is None:  # not extracted: the batch is stopping
+                continue
             h.finished += 1
             finish(oc)
 
@@ -245,6 +244,10 @@ def run_parallel(
             elif not redo:
                 break
     except KeyboardInterrupt:
+        stop.set()  # helpers finish the document they are on and skip the rest they hold
+        for h in [h for h in helpers if not h.finished]:  # still starting up: nothing to wait for
+            helpers.remove(h)
+            h.stop(0)
         deadline = time.monotonic() + GRACE
         while any(h.held for h in helpers) and time.monotonic() < deadline:
             collect(max(0.0, deadline - time.monotonic()))

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from ..progress import batch_progress, print_summary
 from ..terminal import lit, printable
-from ..workers import cpu_count, run_parallel, warm_up  # light: it imports the pipeline when it runs
+from ..workers import cpu_count, run_parallel  # light: it imports the pipeline when it runs
 from .options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 err = Console(stderr=True, soft_wrap=True)
@@ -73,7 +73,7 @@ def extract_command(
     Documents already extracted from the same file bytes with the same backend/model/prompt are skipped,
     so an interrupted batch resumes where it stopped. One unreadable file never stops the others.
     """
-    from ..backends import AUTO, BACKENDS, REGISTRY, get_backend, resolve_auto, settings_for
+    from ..backends import AUTO, BACKENDS, get_backend, resolve_auto, settings_for
     from ..backends.base import SyncBackend
 
     if backend not in BACKENDS:
@@ -93,8 +93,6 @@ def extract_command(
             if chosen == "openai":
                 err.print("[cyan]note:[/cyan] an LLM endpoint is configured: using the openai backend "
                           "(pass --backend rules for the offline extractor)")
-        if not REGISTRY[chosen].uses_llm and _may_use_helpers(paths, workers):
-            warm_up()  # helpers' imports overlap this process's own from here on
         be = get_backend(chosen, settings)
     except typer.Exit:
         raise
@@ -165,20 +163,13 @@ def extract_command(
 
 
 #: Documents per process below which starting helper processes costs more than it saves (a helper
-#: takes about as long to start as this process takes to extract a dozen reports).
+#: takes about as long to start, a third of a second, as this process takes to extract dozens).
 MIN_DOCS_PER_PROCESS = 16
 
 
 def _default_workers(n_files: int) -> int:
     """All the CPUs for a big batch; fewer processes, or this one alone, for a few files."""
     return max(1, min(cpu_count(), n_files // MIN_DOCS_PER_PROCESS))
-
-
-def _may_use_helpers(paths: list[Path], workers: Optional[int]) -> bool:
-    """Whether helper processes are likely, before the files are counted: not for a few named files."""
-    if workers is not None:
-        return workers > 1
-    return cpu_count() > 1 and (len(paths) >= 2 * MIN_DOCS_PER_PROCESS or any(p.is_dir() for p in paths))
 
 
 def _say(console: Console, oc) -> None:
