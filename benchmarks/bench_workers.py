@@ -6,8 +6,8 @@ Copies the fixture reports (repeated) into a folder, then runs
 `llm-extract extract IN -o OUT --backend rules --workers N -q` as a separate process, into a fresh
 output folder each time, for each N in turn (interleaved, so machine noise spreads over all of
 them). Wall time is the whole command: interpreter start, imports, helper start-up, every document
-written. Peak RSS is the sum over the command's process tree (this process's children: the CLI,
-its forkserver and helpers), sampled every 50 ms. The machines here are shared: the best run is the
+written. Peak RSS is the sum over the command's process tree (the CLI and its helpers), sampled
+every 50 ms; CPU is what the kernel reports for the CLI and the helpers it waited for. The machines here are shared: the best run is the
 least disturbed one, the median says how typical it is. Not a test: numbers go into README.md.
 """
 
@@ -41,11 +41,8 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _tree(root: int, cpu: dict[int, float]) -> float:
-    """RSS (MB) of `root` and its descendants now; records each one's CPU seconds so far in `cpu`."""
+def _tree_rss_mb(root: int) -> float:
+    """RSS (MB) of `root` and its descendants now."""
     kids, todo, total = _children(), [root], 0
     while todo:
         pid = todo.pop()
@@ -54,16 +51,14 @@ def _tree(root: int, cpu: dict[int, float]) -> float:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu[pid] = max(cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / TICK)
         except (OSError, IndexError, ValueError):
             pass
     return total / 1024
 
 
 def run(inp: Path, out: Path, workers: int) -> tuple[float, float, float]:
-    """Wall seconds, peak tree RSS (MB) and CPU seconds of the tree (sampled: a helper's last 50 ms
-    may be missed) of one CLI run."""
+    """Wall seconds, peak tree RSS (MB) and CPU seconds of one CLI run (the CLI's own and that of the
+    helpers it waited for, as the kernel reports them)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_API_KEY", "LLM_EXTRACT_BASE_URL"):
         env.pop(k, None)
@@ -71,25 +66,24 @@ def run(inp: Path, out: Path, workers: int) -> tuple[float, float, float]:
     proc = subprocess.Popen([*CLI, "extract", str(inp), "-o", str(out), "--backend", "rules", "--workers",
                              str(workers), "-q"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     peak = [0.0]
-    cpu: dict[int, float] = {}
+    ended = threading.Event()
 
     def sample() -> None:
-        while proc.poll() is None:
-            peak[0] = max(peak[0], _tree(proc.pid, cpu))
-            time.sleep(0.05)
+        while not ended.wait(0.05):
+            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     if sys.platform.startswith("linux"):
         sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    ended.set()
     rc = os.waitstatus_to_exitcode(status)
-    cpu[proc.pid] = usage.ru_utime + usage.ru_stime  # the CLI process itself, exactly
     if rc != 0:
         raise SystemExit(f"extract --workers {workers} exited {rc}")
     proc.returncode = rc
     sampler.join(1) if sampler.is_alive() else None
-    return wall, peak[0], sum(cpu.values())
+    return wall, peak[0], usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

@@ -92,11 +92,12 @@ def test_a_rerun_with_workers_skips_what_is_done_and_rewrites_nothing(tmp_path):
     assert sum(after[k] != stamps[k] for k in stamps) == 1
 
 
-def test_helpers_started_with_spawn_give_the_same_results(tmp_path):
-    """Nothing a helper needs is inherited: the design holds where fork is not available."""
+@pytest.mark.parametrize("method", [m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()])
+def test_helpers_give_the_same_results_however_they_are_started(tmp_path, method):
+    """Nothing a helper needs is inherited: the design holds under spawn (the default) and forkserver."""
     files, _ = discover(CORPORA[:1])
     oc = run_parallel(files, tmp_path / "spawn", RulesBackend(), "rules", 2,
-                      mp_context=multiprocessing.get_context("spawn"))
+                      mp_context=multiprocessing.get_context(method))
     assert [o.status for o in oc] == ["ok"] * len(files)
     assert [o.path for o in oc] == [str(f) for f in files]  # outcomes in input order
     invoke("extract", *map(str, files), "-o", str(tmp_path / "one"), "--backend", "rules", "--workers", "1", "-q")
