@@ -12,10 +12,13 @@ Queued actions are consumed one per request, in order; when the queue is empty t
 responder answers: the "oracle" (every gold quote found in the request's excerpt, optionally
 perturbed the way models perturb Chinese text; with `noise=` a noisy model making real models'
 mistakes at that rate, see noisy_model.py), or an empty item list. `responder=` overrides it.
+A numbered excerpt ("[1]…[2]…", `--answer-format cite`) gets the oracle's answer as segment
+ranges ({"category", "first", "last"}) instead of quotes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -109,8 +112,31 @@ class Oracle:
 
     def answer(self, excerpt: str) -> dict:
         """Items of an excerpt; one made of parts ("……" where text was left out) is read part by
-        part, each an exact slice of its report."""
+        part, each an exact slice of its report. A numbered excerpt (the citing format) is
+        answered with segment ranges instead of quotes."""
+        if NUMBERED.match(excerpt):
+            return self.cite(excerpt)
         return {"items": [{"category": c, "quote": perturb(q, self.perturb)} for _, c, q in self.located(excerpt)]}
+
+    def cite(self, numbered: str) -> dict:
+        """The citing answer: for every gold item in the excerpt, the first and last segment whose
+        text lies mostly inside the item (a short item inside one long segment cites that
+        segment). Read from the prompt alone, as a model would: the markers are taken out, the
+        gold quotes located in what remains, and each segment runs from its marker to the next
+        one (or the "……" line), trailing whitespace left off."""
+        plain, segs = unnumber(numbered)
+        items = []
+        for pos, cat, q in self.located(plain):
+            s, e = pos, pos + len(q)
+            overlap = {i: min(b, e) - max(a, s) for i, a, b in segs}
+            inside = [i for i, a, b in segs if overlap[i] > 0 and 2 * overlap[i] >= b - a]
+            if not inside:
+                best = max(overlap, key=overlap.get, default=None)
+                if best is None or overlap[best] <= 0:
+                    continue
+                inside = [best]
+            items.append({"category": cat, "first": inside[0], "last": inside[-1]})
+        return {"items": items}
 
     def located(self, excerpt: str) -> list[tuple[int, str, str]]:
         """(offset in the excerpt, category, quote) of every gold item in it, in reading order."""
@@ -169,6 +195,35 @@ class Oracle:
                 if part is not None:
                     out.append((part[0], it["category"], part[1]))
         return out
+
+
+#: A numbered excerpt (the citing answer format) opens with its first segment's number.
+NUMBERED = re.compile(r"\s*\[1\]")
+SEGMENT_NO = re.compile(r"\[(\d+)\]")
+
+
+def unnumber(numbered: str) -> tuple[str, list[tuple[int, int, int]]]:
+    """The excerpt without its segment numbers, and (number, start, end) of every segment in it."""
+    plain: list[str] = []
+    starts: list[tuple[int, int]] = []
+    at = n = 0
+    for m in SEGMENT_NO.finditer(numbered):
+        plain.append(numbered[at:m.start()])
+        n += len(numbered[at:m.start()])
+        starts.append((int(m.group(1)), n))
+        at = m.end()
+    plain.append(numbered[at:])
+    text = "".join(plain)
+    segs = []
+    for k, (no, a) in enumerate(starts):
+        b = starts[k + 1][1] if k + 1 < len(starts) else len(text)
+        sep = text.find(PART_SEPARATOR, a, b)
+        if sep >= 0:
+            b = sep
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        segs.append((no, a, b))
+    return text, segs
 
 
 def _place(text: Optional[str], items: list[dict]) -> list[Optional[tuple[int, int]]]:
@@ -237,6 +292,8 @@ class MockOpenAIServer:
         self._thread: Optional[threading.Thread] = None
         self.max_in_flight = 0
         self._in_flight = 0
+        #: the provider's automatic prefix cache: warm for every later request of this server
+        self.prefix_cache = PrefixCache()
 
     # lifecycle
     def start(self) -> "MockOpenAIServer":
@@ -303,7 +360,7 @@ class MockOpenAIServer:
     def default_content(self, body: dict) -> str:
         if self.oracle is not None:
             ex = excerpt_of(body)
-            if self.noisy is not None:  # seeded by the whole user message: pass 2 errs differently
+            if self.noisy is not None and not NUMBERED.match(ex or ""):  # seeded by the whole user message: pass 2 errs differently
                 return json.dumps(self.noisy.answer(ex or "", last_user_message(body)), ensure_ascii=False)
             return json.dumps(self.oracle.answer(ex or ""), ensure_ascii=False)
         return json.dumps({"items": []})
@@ -330,11 +387,51 @@ def excerpt_of(body: dict) -> Optional[str]:
     return None
 
 
-def completion(body: dict, content: str, n: int) -> dict:
+class PrefixCache:
+    """OpenAI-style automatic prompt caching: a prompt whose first >= 1,024 tokens were sent before
+    is billed with those tokens (in 128-token steps) reported as `cached_tokens`. Thread-safe."""
+
+    MIN, STEP = 1024, 128
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+        self._lock = threading.Lock()
+
+    def cached(self, ids: list[int]) -> int:
+        h = hashlib.blake2b(digest_size=16)
+        keys = []
+        for k in range(self.STEP, len(ids) + 1, self.STEP):
+            h.update(repr(ids[k - self.STEP:k]).encode())
+            keys.append((k, h.copy().digest()))
+        with self._lock:
+            hit = max((k for k, key in keys if k >= self.MIN and key in self._seen), default=0)
+            self._seen.update(key for _, key in keys)
+        return hit
+
+
+def prompt_ids(body: dict) -> list[int]:
+    """The request's prompt as a provider tokenises it: the schema it carries (a tool or the
+    response format) first, then every message (o200k_base, offline)."""
+    from llm_extract.llm.tokens import encoding_for_model
+
+    schema = body.get("tools") or (body.get("response_format") or {}).get("json_schema")
+    parts = [json.dumps(schema, ensure_ascii=False, sort_keys=True)] if schema else []
+    for m in body.get("messages", []):
+        c = m.get("content")
+        if isinstance(c, list):
+            c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
+        parts.append(f"<|{m.get('role')}|>{c or ''}")
+    return encoding_for_model(None).encode_ordinary("".join(parts))
+
+
+def completion(body: dict, content: str, n: int, cache: Optional[PrefixCache] = None) -> dict:
+    from llm_extract.llm.tokens import count_tokens
+
     tools = body.get("tools")
-    prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []) if isinstance(m.get("content"), str))
-    usage = {"prompt_tokens": prompt_chars // 2 + 1, "completion_tokens": len(content) // 2 + 1}
+    ids = prompt_ids(body)
+    usage = {"prompt_tokens": len(ids) + 3, "completion_tokens": count_tokens(content) + 1}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    usage["prompt_tokens_details"] = {"cached_tokens": cache.cached(ids) if cache is not None else 0}
     if tools:
         choice = body.get("tool_choice")
         name = None
@@ -429,7 +526,7 @@ def _make_handler(srv: MockOpenAIServer):
                     return
                 if content is None:
                     content = action.body if action is not None else srv.default_content(body)
-                self._send(200, completion(body, content, n))
+                self._send(200, completion(body, content, n, srv.prefix_cache))
             finally:
                 srv._leave()
 

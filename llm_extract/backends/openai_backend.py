@@ -33,9 +33,9 @@ from pydantic import ValidationError
 from ..llm.cache import CacheError, ResponseCache
 from ..llm.chunking import Chunk, layout_read_tables
 from ..llm.plan import Planner, Request
-from ..llm.answers import AnswerReader
 from ..models import Item, Stats
 from ..llm.pricing import Price, price_for
+from ..llm.server import is_local, server_family
 from ..llm.prompts import PromptSet
 from ..llm.redact import Redactor
 from ..llm.settings import LLMSettings
@@ -59,6 +59,9 @@ class EndpointError(BackendError):
     fatal = True
 
 
+_QUOTE_SHAPE = '{"items": [{"category": "goal|achievement|problem|measure", "quote": "<verbatim text>"}]}'
+
+
 class _SchemaFailure(Exception):
     def __init__(self, message: str, raw_content: Optional[str]):
         super().__init__(message)
@@ -73,6 +76,7 @@ class _CallFailed(Exception):
 class _Usage:
     prompt: int = 0
     completion: int = 0
+    cached: int = 0  # prompt tokens the provider served from its prefix cache (billed lower)
 
 
 class OpenAIBackend:
@@ -117,6 +121,11 @@ class OpenAIBackend:
                 "no model endpoint configured: set OPENAI_API_KEY (and optionally OPENAI_BASE_URL), "
                 "or pass --base-url for a local server"
             )
+        if settings.method == "auto" and is_local(settings.base_url):
+            # vLLM, SGLang, llama.cpp and Ollama guide decoding by a JSON Schema: ask which this is
+            key = settings.api_key.get_secret_value() if settings.api_key else None
+            if server_family(settings.base_url, key) is not None:
+                settings = settings.model_copy(update={"method": "json_schema"})
         path = settings.resolved_cache_path()
         try:
             cache = ResponseCache(path) if path is not None else None
@@ -149,7 +158,10 @@ class OpenAIBackend:
             done.stats.seconds = round(time.perf_counter() - t0, 3)
             done.grounded = self.layout_items(doc, structure)
             return done
-        chunks = self.chunks_for(doc, structure)
+        # Token counting (tiktoken) is most of the CPU a document costs here, and it releases the
+        # GIL: in a thread it runs beside the event loop, which meanwhile keeps other documents'
+        # requests going (with many documents in flight, on the loop it delayed them all).
+        chunks = await asyncio.to_thread(self.chunks_for, doc, structure)
         stats = Stats(chars=len(doc.text), chunks=len(chunks))
         jobs = self.plan.requests(chunks, keyed=self.cache is not None)
         results = await asyncio.gather(*(self._extract_chunk(j, stats) for j in jobs), return_exceptions=True)
@@ -159,7 +171,7 @@ class OpenAIBackend:
         self._check_fatal()
         items: list[RawItem] = []
         failures = [r for r in results if isinstance(r, BaseException)]
-        reader = AnswerReader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
+        reader = self.plan.reader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
         for job, r in zip(jobs, results):
             if not isinstance(r, BaseException):
                 items.extend(reader.raw_items(job.chunk, r.items, job.pass_no, stats))
@@ -167,15 +179,21 @@ class OpenAIBackend:
             reader.reconcile(items, stats)
         stats.failed_calls = len(failures)  # type: ignore[attr-defined]
         if self.price is not None:
-            stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens), 6)
+            stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens,
+                                               cached_tokens=stats.cached_tokens), 6)
         if jobs and len(failures) == len(jobs):
-            raise BackendError(f"all {len(jobs)} model calls failed; last error: {self.redact(str(failures[-1]))}")
+            raise BackendError(f"all {len(jobs)} model calls failed; last error: {self._failure_text(failures[-1])}")
         if not failures:
             self._remember_document(doc_key, items, chunks=len(chunks), calls=len(jobs), chars=len(doc.text))
         stats.seconds = round(time.perf_counter() - t0, 3)
         return BackendResult(items=items, grounded=self.layout_items(doc, structure), stats=stats,
                              calls=len(jobs), failed_calls=len(failures),
-                             last_error=self.redact(str(failures[-1])) if failures else None)
+                             last_error=self._failure_text(failures[-1]) if failures else None)
+
+    def _failure_text(self, e: BaseException) -> str:
+        """Why a call failed, fit to show: our own failures say it in words; anything else (a bug,
+        an error the client let through) is named by its type too."""
+        return self.redact(str(e) if isinstance(e, _CallFailed) else describe_error(e))
 
     # -- whole-document cache entries -------------------------------------------------------------
     # A document whose every call succeeded is also cached as a whole, keyed on its text and the
@@ -229,13 +247,13 @@ class OpenAIBackend:
 
     async def _extract_chunk(self, job: Request, stats: Stats) -> Extraction:
         if not job.chunk.text.strip():  # never sent; chunking does not produce these, but be sure
-            return Extraction(items=[])
+            return self.plan.schema(items=[])
         key = job.key
         if self.cache is not None and key is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 try:
-                    out = Extraction.model_validate(hit.output)
+                    out = self.plan.schema.model_validate(hit.output)
                     stats.cached_calls += 1
                     return out
                 except ValidationError:
@@ -247,7 +265,7 @@ class OpenAIBackend:
         try:
             for _ask in range(self.settings.reasks + 1):
                 try:
-                    out = self._scrubbed(await self._request(convo, usage, stats))
+                    out = self._scrubbed(await self._request(convo, usage, stats), job.chunk.text)
                 except _SchemaFailure as e:
                     last = e
                     convo = convo + self._reask(e)
@@ -263,14 +281,22 @@ class OpenAIBackend:
         finally:
             stats.prompt_tokens += usage.prompt
             stats.completion_tokens += usage.completion
+            stats.cached_tokens += usage.cached
         raise _CallFailed(f"output failed schema validation after {self.settings.reasks + 1} tries: {last}")
 
-    def _scrubbed(self, out: Extraction) -> Extraction:
+    def _scrubbed(self, out: Extraction, excerpt: str) -> Extraction:
         """The answer with any secret the model echoed masked, before it is used or cached (such a
-        quote then no longer matches the source, and grounding drops it)."""
-        data = out.model_dump()
-        clean = self.redact.scrub(data)
-        return out if clean == data else Extraction.model_validate(clean)
+        quote then no longer matches the source, and grounding drops it). A quote found verbatim in
+        the excerpt is the report's own text, not an echo, and is kept as it is. A cited answer
+        holds numbers only: nothing to mask."""
+        if self.plan.cite:
+            return out
+        items, changed = [], False
+        for it in out.items:
+            quote = it.quote if it.quote in excerpt else self.redact(it.quote)
+            changed |= quote != it.quote
+            items.append(it if quote == it.quote else it.model_copy(update={"quote": quote}))
+        return Extraction(items=items) if changed else out
 
     def _reask(self, e: _SchemaFailure) -> list[dict[str, str]]:
         msgs = []
@@ -279,8 +305,7 @@ class OpenAIBackend:
         msgs.append({"role": "user", "content": (
             "Your previous answer did not match the required output schema "
             f"({str(e)[:500]}). Answer again with only the JSON object "
-            '{"items": [{"category": "goal|achievement|problem|measure", "quote": "<verbatim text>"}]} '
-            "for the same excerpt."
+            f"{getattr(self.plan.schema, 'SHAPE', _QUOTE_SHAPE)} for the same excerpt."
         )})
         return msgs
 
@@ -322,10 +347,12 @@ class OpenAIBackend:
         if meta:
             usage.prompt += int(meta.get("input_tokens") or 0)
             usage.completion += int(meta.get("output_tokens") or 0)
+            # LangChain maps usage.prompt_tokens_details.cached_tokens to input_token_details.cache_read
+            usage.cached += int((meta.get("input_token_details") or {}).get("cache_read") or 0)
         else:
             usage.prompt += self._estimate_prompt(convo)
         parsed = result.get("parsed") if isinstance(result, dict) else result
-        if isinstance(parsed, Extraction):
+        if isinstance(parsed, self.plan.schema):
             return parsed
         err = result.get("parsing_error") if isinstance(result, dict) else None
         raise _SchemaFailure(_short(err) if err else "no structured output", _raw_text(raw))
@@ -388,7 +415,7 @@ class OpenAIBackend:
 
         self._http = build_http_client(self.settings)
         llm = build_chat_model(self.settings, http_async_client=self._http)
-        return llm.with_structured_output(Extraction, method=self.method, include_raw=True)
+        return llm.with_structured_output(self.plan.schema, method=self.method, include_raw=True)
 
 
 @functools.lru_cache(maxsize=1)

@@ -85,9 +85,13 @@ def digest_summary(d: Any) -> str:
     if d.shows("problem"):
         parts.append(f"{len(d.problems)} problems in {len(d.themes)} themes")
         if d.shows("measure"):
-            parts.append(f"{len(d.unaddressed())} without a measure")
+            weak = len(d.theme_only())
+            parts.append(f"{len(d.unaddressed())} without a measure"
+                         + (f" ({weak} more linked only by theme: check them)" if weak else ""))
     if d.shows("measure"):
         parts.append(f"{len(d.measures)} measures")
+    if d.history:
+        parts.append(f"year over year for {len(d.history)} unit(s)")
     if not parts:
         parts.append(" and ".join(f"{c}s" for c in ("goal", "achievement") if d.shows(c)) + " on the report cards")
     return f"digest of {len(d.reports)} report(s): " + ", ".join(parts)
@@ -162,7 +166,7 @@ def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[
         _fail("--llm needs a model endpoint: set OPENAI_API_KEY and/or OPENAI_BASE_URL (or use --config)", 2)
     from langchain_openai import ChatOpenAI
 
-    from ..llm.client import build_chat_model
+    from ..llm.client import build_chat_model, build_sync_http_client
 
-    chat = build_chat_model(s, chat_class=ChatOpenAI, max_retries=s.max_retries)
+    chat = build_chat_model(s, chat_class=ChatOpenAI, max_retries=s.max_retries, http_client=build_sync_http_client(s))
     return _SafeChat(chat, s.resolved_method(), Redactor.for_settings(s))

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..terminal import lit
-from .options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
+from .options import ANSWER_FORMAT_HELP, MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 out = Console()
 err = Console(stderr=True)
@@ -25,6 +25,7 @@ def estimate_command(
     passes: Optional[int] = typer.Option(None, "--passes", help=PASSES_HELP),
     max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help=MAX_CHUNK_TOKENS_HELP),
     prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=PROMPT_VERSION_HELP),
+    answer_format: Optional[str] = typer.Option(None, "--answer-format", help=ANSWER_FORMAT_HELP),
     price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per 1M prompt tokens (overrides the price table)."),
     price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per 1M completion tokens (overrides the price table)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (same keys as the extract settings)."),
@@ -39,7 +40,7 @@ def estimate_command(
     from ..llm.settings import LLMSettings, SettingsError
 
     overrides = dict(model=model, base_url=base_url, method=method, route=route, passes=passes,
-                     max_chunk_tokens=max_chunk_tokens, prompt_version=prompt_version,
+                     max_chunk_tokens=max_chunk_tokens, prompt_version=prompt_version, answer_format=answer_format,
                      price_input=price_input, price_output=price_output)
     try:
         settings = LLMSettings.load(overrides, config)
@@ -77,8 +78,15 @@ def estimate_command(
         err.print(f"[yellow]note:[/yellow] no price known for model '{lit(settings.model)}': pass --price-input/--price-output",
                   highlight=False)
     else:
-        out.print(f"prices: ${result.price.input:g} / ${result.price.output:g} per 1M prompt / completion tokens; "
-                  "nothing was sent", highlight=False)
+        p = result.price
+        cached = f", ${p.cached_input:g} cached" if p.cached_input is not None else ""
+        share = result.total("cached_tokens") / max(result.total("prompt_tokens"), 1)
+        out.print(f"prices: ${p.input:g} / ${p.output:g} per 1M prompt / completion tokens{cached}; "
+                  f"{share:.0%} of prompt tokens expected from the provider's prefix cache; nothing was sent",
+                  highlight=False)
+        if p.batch is not None:
+            out.print(f"through the provider's Batch API the cost would be about "
+                      f"{result.cost * p.batch:.4f} USD", highlight=False)
     failed = [d for d in result.docs if d.error]
     if failed:
         raise typer.Exit(1)

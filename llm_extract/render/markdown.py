@@ -110,7 +110,7 @@ def _render(d: Digest, L: _Lines) -> None:
                 if not p.measures:
                     L.append("  - ✗ **no measure addresses this problem**")
                 for l in p.measures:
-                    L.append(f"  - → {esc(l.text)} ({esc(l.measure_id)}; {l.reason})")
+                    L.append(f"  - → {esc(d.entry(l.measure_id).text)} ({esc(l.measure_id)}; {l.reason})")
             L.append("")
 
         un = d.unaddressed()
@@ -122,6 +122,11 @@ def _render(d: Digest, L: _Lines) -> None:
         else:
             L.append("Every problem has at least one linked measure.")
         L.append("")
+        weak = d.theme_only()
+        if weak:
+            L += [f"{len(weak)} more problem(s) are linked only by a shared theme (the weakest reason); check them:", ""]
+            L += [f"- {esc(who(p))}: {esc(p.text)} ({esc(p.id)})" for p in weak]
+            L.append("")
 
     if d.history:
         L += ["## Year over year 同比", ""]
