@@ -25,7 +25,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "from llm_extract.cli import main; main()"]  # the llm-extract entry point
+#: The `llm-extract` console script as pip writes it (run as a file, so helpers see a main script
+#: the way a user's install does), importing the package from this checkout.
+ENTRY = """import re
+import sys
+from llm_extract.cli import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
 
 
 def _children() -> dict[int, list[int]]:
@@ -56,14 +64,14 @@ def _tree_rss_mb(root: int) -> float:
     return total / 1024
 
 
-def run(inp: Path, out: Path, workers: int) -> tuple[float, float, float]:
+def run(cli: list[str], inp: Path, out: Path, workers: int) -> tuple[float, float, float]:
     """Wall seconds, peak tree RSS (MB) and CPU seconds of one CLI run (the CLI's own and that of the
     helpers it waited for, as the kernel reports them)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_EXTRACT_API_KEY", "LLM_EXTRACT_BASE_URL"):
         env.pop(k, None)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*CLI, "extract", str(inp), "-o", str(out), "--backend", "rules", "--workers",
+    proc = subprocess.Popen([*cli, "extract", str(inp), "-o", str(out), "--backend", "rules", "--workers",
                              str(workers), "-q"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     peak = [0.0]
     ended = threading.Event()
@@ -101,13 +109,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         inp = Path(tmp) / "in"
         inp.mkdir()
+        entry = Path(tmp) / "llm-extract"
+        entry.write_text(ENTRY, encoding="utf-8")
+        cli = [sys.executable, str(entry)]
         for i in range(args.docs):
             s = srcs[i % len(srcs)]
             shutil.copy(s, inp / f"{s.stem}_{i:05d}{s.suffix}")
         for r in range(args.repeat):
             for w in args.workers:
                 out = Path(tmp) / f"out_{w}_{r}"
-                wall, peak, cpu = run(inp, out, w)
+                wall, peak, cpu = run(cli, inp, out, w)
                 walls[w].append(wall)
                 peaks[w].append(peak)
                 cpus[w].append(cpu)

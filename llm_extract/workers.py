@@ -18,6 +18,7 @@ those as done, and re-raises KeyboardInterrupt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -102,6 +103,24 @@ def _serve(conn, backend_name: str, stop) -> None:
         pass
 
 
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Spawn re-runs the parent's main script in the child (as __mp_main__) so that functions
+    defined there can be found; the `llm-extract` entry script would import the whole CLI (typer,
+    rich, every command) into each helper for nothing, since a helper needs only llm_extract
+    modules. Hide the script's path while the helper is started."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(getattr(main, "__spec__", None), "name", None):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
 #: Most documents handed to one helper at a time: enough that it never waits for this process to
 #: come back from a document of its own (or from being descheduled on a busy machine), few enough
 #: that at the end of a batch no process is left waiting for another's queue.
@@ -119,7 +138,8 @@ class _Helper:
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
-            self.proc.start()
+            with _main_script_hidden():
+                self.proc.start()
         finally:
             if main:
                 signal.signal(signal.SIGINT, previous)
