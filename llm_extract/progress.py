@@ -10,6 +10,7 @@ output is not a terminal (a log, a pipe), rows keep their full width instead of 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -43,8 +44,11 @@ class RateColumn(ProgressColumn):
         return Text(shown, style="progress.data.speed")
 
 
-def batch_progress(console: Console, *, disable: bool) -> Progress:
-    """The extract bar: fixed-width parts first, the document name last and the first to shrink."""
+def batch_progress(console: Console, *, disable: bool, threaded: bool = True) -> Progress:
+    """The extract bar: fixed-width parts first, the document name last and the first to shrink.
+
+    `threaded=False` draws it without Rich's refresh thread (call `refresh_now` as work finishes):
+    helper processes are forked only while this process has no other thread (workers.py)."""
     return Progress(
         TextColumn("[bold]extract"),
         BarColumn(bar_width=16),
@@ -54,8 +58,22 @@ def batch_progress(console: Console, *, disable: bool) -> Progress:
         TimeRemainingColumn(),
         TextColumn("{task.fields[doc]}", markup=False,
                    table_column=Column(no_wrap=True, overflow="ellipsis", min_width=0, ratio=1)),
-        console=console, transient=True, disable=disable, expand=True,
+        console=console, transient=True, disable=disable, expand=True, auto_refresh=threaded,
     )
+
+
+class Throttled:
+    """Redraw a thread-less bar at most `per_second` times a second (documents can finish at
+    hundreds a second; the terminal need not show each)."""
+
+    def __init__(self, progress: Progress, per_second: float = 10.0):
+        self.progress, self.gap, self.last = progress, 1.0 / per_second, 0.0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.gap:
+            self.last = now
+            self.progress.refresh()
 
 
 def summary_table(outcomes: list, out_dir: Path, *, width: Optional[int], console: Console) -> Table:

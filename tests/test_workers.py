@@ -141,3 +141,24 @@ def test_a_helper_killed_mid_batch_loses_no_document_silently(tmp_path):
     assert len(failed) <= 1 and all("stopped unexpectedly" in (o.error or "") for o in failed)
     written = {p.stem for p in (tmp_path / "out").glob("*.json")}
     assert written == {o.doc_id for o in oc if o.status == "ok"}
+
+
+def test_helpers_are_forked_only_while_this_process_has_no_other_thread():
+    """Fork copies held locks of other threads into the child; with any thread alive, spawn."""
+    import multiprocessing
+    import threading
+
+    from llm_extract import workers
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    if threading.active_count() == 1:
+        assert workers._context().get_start_method() == "fork"
+    gate = threading.Event()
+    t = threading.Thread(target=gate.wait)
+    t.start()
+    try:
+        assert workers._context().get_start_method() == "spawn"
+    finally:
+        gate.set()
+        t.join()

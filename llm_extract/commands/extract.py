@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ..progress import batch_progress, print_summary
+from ..progress import Throttled, batch_progress, print_summary
 from ..terminal import lit, printable
 from ..workers import cpu_count, run_parallel  # light: it imports the pipeline when it runs
 from .options import ANSWER_FORMAT_HELP, MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
@@ -125,12 +125,14 @@ def extract_command(
         err.print(f"[cyan]note:[/cyan] --workers applies to CPU-bound backends; the {chosen} backend overlaps its "
                   "requests in one process (see --concurrency)", highlight=False)
     show = not quiet and len(files) > 1
-    progress = batch_progress(err, disable=not show)
+    progress = batch_progress(err, disable=not show, threaded=processes == 1)
+    redraw = Throttled(progress) if processes > 1 else (lambda: None)
     skipped_after_fatal: list[str] = []
     finished = [0]  # documents written or already done, for the Ctrl-C message
 
     def done(oc) -> None:
         progress.update(task, advance=1, doc=printable(oc.doc_id))
+        redraw()
         finished[0] += oc.status in ("ok", "skipped")
         if oc.status == "failed" and (oc.error or "").startswith(NOT_ATTEMPTED):
             skipped_after_fatal.append(oc.path)  # said once below, not once per document
