@@ -166,17 +166,12 @@ def build_sync_client(lib: Any, *, deadline: float, max_bytes: int, **kwargs: An
             ends = time.monotonic() + deadline
             response = super().send(request, stream=True, **kw)
             try:
-                if int(response.headers.get("content-length") or 0) > max_bytes:
-                    raise ResponseTooLarge(max_bytes, request, int(response.headers["content-length"]))
-                parts, seen = [], 0
+                body = _Body(response, max_bytes, request)
                 for part in response.iter_bytes():
-                    seen += len(part)
-                    if seen > max_bytes:
-                        raise ResponseTooLarge(max_bytes, request)
+                    body.add(part)
                     if time.monotonic() > ends:
                         raise lib.ReadTimeout(f"no complete answer within {deadline:g} s", request=request)
-                    parts.append(part)
-                response._content = b"".join(parts)
+                response._content = body.bytes()
             finally:
                 response.close()
             if 200 <= response.status_code < 300:
@@ -186,18 +181,33 @@ def build_sync_client(lib: Any, *, deadline: float, max_bytes: int, **kwargs: An
     return LimitedClient(**kwargs)
 
 
+class _Body:
+    """An answer's decoded bytes as they arrive, refused as soon as they (or the declared length)
+    pass `max_bytes`."""
+
+    def __init__(self, response: Any, max_bytes: int, request: Any):
+        self.max_bytes, self.request, self.parts, self.seen = max_bytes, request, [], 0
+        declared = int(response.headers.get("content-length") or 0)
+        if declared > max_bytes:
+            raise ResponseTooLarge(max_bytes, request, declared)
+
+    def add(self, part: bytes) -> None:
+        self.seen += len(part)
+        if self.seen > self.max_bytes:
+            raise ResponseTooLarge(self.max_bytes, self.request)
+        self.parts.append(part)
+
+    def bytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
 async def _read(response: Any, max_bytes: int, request: Any) -> bytes:
     """The decoded body, refused as soon as it (or its declared length) passes `max_bytes`."""
-    if int(response.headers.get("content-length") or 0) > max_bytes:
-        raise ResponseTooLarge(max_bytes, request, int(response.headers["content-length"]))
-    parts, seen = [], 0
-    async with contextlib.aclosing(response.aiter_bytes()) as body:
-        async for part in body:
-            seen += len(part)
-            if seen > max_bytes:
-                raise ResponseTooLarge(max_bytes, request)
-            parts.append(part)
-    return b"".join(parts)
+    body = _Body(response, max_bytes, request)
+    async with contextlib.aclosing(response.aiter_bytes()) as parts:
+        async for part in parts:
+            body.add(part)
+    return body.bytes()
 
 
 def check_json_body(content: bytes, request: Any) -> None:
