@@ -15,6 +15,7 @@ from rich.console import Console
 
 from ..progress import batch_progress, print_summary
 from ..terminal import lit, printable
+from .batch import BATCH_HELP, POLL_HELP
 from .options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 err = Console(stderr=True, soft_wrap=True)
@@ -58,6 +59,8 @@ def extract_command(
     max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Retries per call on 429/5xx/timeouts."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache file (default: user cache dir)."),
     no_cache: Optional[bool] = typer.Option(None, "--no-cache", help="Do not read or write the response cache."),
+    batch: bool = typer.Option(False, "--batch", help=BATCH_HELP),
+    batch_poll: float = typer.Option(60.0, "--batch-poll", min=0.0, help=POLL_HELP),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar or summary table; failures are still reported."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
 ) -> None:
@@ -87,7 +90,9 @@ def extract_command(
             if chosen == "openai":
                 err.print("[cyan]note:[/cyan] an LLM endpoint is configured: using the openai backend "
                           "(pass --backend rules for the offline extractor)")
-        be = get_backend(chosen, settings)
+        if batch and chosen != "openai":
+            fail("--batch needs a model endpoint (the openai backend): set OPENAI_API_KEY or pass --base-url")
+        be = None if batch else get_backend(chosen, settings)
     except typer.Exit:
         raise
     except Exception as e:  # settings errors are user errors: one line, no traceback
@@ -108,6 +113,11 @@ def extract_command(
     except OSError as e:
         fail(f"cannot create output folder {out_dir}: {e.strerror or e}")
 
+    batch_run = None
+    if batch:
+        from .batch import batch_backend
+
+        be, batch_run = batch_backend(settings, files, out_dir, force=force, poll=batch_poll, quiet=quiet, fail=fail)
     show = not quiet and len(files) > 1
     progress = batch_progress(err, disable=not show)
     skipped_after_fatal: list[str] = []
@@ -130,6 +140,8 @@ def extract_command(
         err.print(f"[yellow]interrupted[/yellow]: {finished[0]} of {len(files)} document(s) are done in "
                   f"{lit(out_dir)}; run the same command again to do the rest", highlight=False)
         raise typer.Exit(130) from None
+    if batch_run is not None:
+        batch_run.finish()
     if skipped_after_fatal:
         err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted (or stopped) after "
                   "the endpoint error above; fix it and rerun (finished documents are kept)", highlight=False)
