@@ -80,6 +80,7 @@ class Stats(BaseModel):
     llm_calls: int = 0
     cached_calls: int = 0
     prompt_tokens: int = 0
+    cached_tokens: int = Field(0, description="Of prompt_tokens, those the provider served from its prefix cache.")
     completion_tokens: int = 0
     cost: float = 0.0
     seconds: float = 0.0

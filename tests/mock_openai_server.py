@@ -16,6 +16,7 @@ mistakes at that rate, see noisy_model.py), or an empty item list. `responder=` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -237,6 +238,8 @@ class MockOpenAIServer:
         self._thread: Optional[threading.Thread] = None
         self.max_in_flight = 0
         self._in_flight = 0
+        #: the provider's automatic prefix cache: warm for every later request of this server
+        self.prefix_cache = PrefixCache()
 
     # lifecycle
     def start(self) -> "MockOpenAIServer":
@@ -330,11 +333,51 @@ def excerpt_of(body: dict) -> Optional[str]:
     return None
 
 
-def completion(body: dict, content: str, n: int) -> dict:
+class PrefixCache:
+    """OpenAI-style automatic prompt caching: a prompt whose first >= 1,024 tokens were sent before
+    is billed with those tokens (in 128-token steps) reported as `cached_tokens`. Thread-safe."""
+
+    MIN, STEP = 1024, 128
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+        self._lock = threading.Lock()
+
+    def cached(self, ids: list[int]) -> int:
+        h = hashlib.blake2b(digest_size=16)
+        keys = []
+        for k in range(self.STEP, len(ids) + 1, self.STEP):
+            h.update(repr(ids[k - self.STEP:k]).encode())
+            keys.append((k, h.copy().digest()))
+        with self._lock:
+            hit = max((k for k, key in keys if k >= self.MIN and key in self._seen), default=0)
+            self._seen.update(key for _, key in keys)
+        return hit
+
+
+def prompt_ids(body: dict) -> list[int]:
+    """The request's prompt as a provider tokenises it: the schema it carries (a tool or the
+    response format) first, then every message (o200k_base, offline)."""
+    from llm_extract.llm.tokens import encoding_for_model
+
+    schema = body.get("tools") or (body.get("response_format") or {}).get("json_schema")
+    parts = [json.dumps(schema, ensure_ascii=False, sort_keys=True)] if schema else []
+    for m in body.get("messages", []):
+        c = m.get("content")
+        if isinstance(c, list):
+            c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
+        parts.append(f"<|{m.get('role')}|>{c or ''}")
+    return encoding_for_model(None).encode_ordinary("".join(parts))
+
+
+def completion(body: dict, content: str, n: int, cache: Optional[PrefixCache] = None) -> dict:
+    from llm_extract.llm.tokens import count_tokens
+
     tools = body.get("tools")
-    prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []) if isinstance(m.get("content"), str))
-    usage = {"prompt_tokens": prompt_chars // 2 + 1, "completion_tokens": len(content) // 2 + 1}
+    ids = prompt_ids(body)
+    usage = {"prompt_tokens": len(ids) + 3, "completion_tokens": count_tokens(content) + 1}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    usage["prompt_tokens_details"] = {"cached_tokens": cache.cached(ids) if cache is not None else 0}
     if tools:
         choice = body.get("tool_choice")
         name = None
@@ -429,7 +472,7 @@ def _make_handler(srv: MockOpenAIServer):
                     return
                 if content is None:
                     content = action.body if action is not None else srv.default_content(body)
-                self._send(200, completion(body, content, n))
+                self._send(200, completion(body, content, n, srv.prefix_cache))
             finally:
                 srv._leave()
 

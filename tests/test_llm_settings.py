@@ -214,7 +214,8 @@ def test_estimate_counts_prompt_tokens_per_call_and_routing_saves():
     assert one.calls == one.chunks > 0
     assert one.prompt_tokens > one.text_tokens  # the prompt adds instructions and examples
     assert one.text_tokens < one.all_text_tokens
-    assert one.cost == pytest.approx(pricing.lookup("gpt-4o-mini").cost(one.prompt_tokens, one.completion_tokens))
+    assert one.cost == pytest.approx(pricing.lookup("gpt-4o-mini").cost(one.prompt_tokens, one.completion_tokens,
+                                                                       cached_tokens=one.cached_tokens))
     two = estimate_document(text, LLMSettings(model="gpt-4o-mini", passes=2))
     assert two.calls == 2 * one.calls and two.prompt_tokens > one.prompt_tokens
     everything = estimate_document(text, LLMSettings(model="gpt-4o-mini", route="all"))

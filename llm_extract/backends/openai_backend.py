@@ -73,6 +73,7 @@ class _CallFailed(Exception):
 class _Usage:
     prompt: int = 0
     completion: int = 0
+    cached: int = 0  # prompt tokens the provider served from its prefix cache (billed lower)
 
 
 class OpenAIBackend:
@@ -167,7 +168,8 @@ class OpenAIBackend:
             reader.reconcile(items, stats)
         stats.failed_calls = len(failures)  # type: ignore[attr-defined]
         if self.price is not None:
-            stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens), 6)
+            stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens,
+                                               cached_tokens=stats.cached_tokens), 6)
         if jobs and len(failures) == len(jobs):
             raise BackendError(f"all {len(jobs)} model calls failed; last error: {self.redact(str(failures[-1]))}")
         if not failures:
@@ -263,6 +265,7 @@ class OpenAIBackend:
         finally:
             stats.prompt_tokens += usage.prompt
             stats.completion_tokens += usage.completion
+            stats.cached_tokens += usage.cached
         raise _CallFailed(f"output failed schema validation after {self.settings.reasks + 1} tries: {last}")
 
     def _scrubbed(self, out: Extraction) -> Extraction:
@@ -322,6 +325,8 @@ class OpenAIBackend:
         if meta:
             usage.prompt += int(meta.get("input_tokens") or 0)
             usage.completion += int(meta.get("output_tokens") or 0)
+            # LangChain maps usage.prompt_tokens_details.cached_tokens to input_token_details.cache_read
+            usage.cached += int((meta.get("input_token_details") or {}).get("cache_read") or 0)
         else:
             usage.prompt += self._estimate_prompt(convo)
         parsed = result.get("parsed") if isinstance(result, dict) else result

@@ -77,8 +77,15 @@ def estimate_command(
         err.print(f"[yellow]note:[/yellow] no price known for model '{lit(settings.model)}': pass --price-input/--price-output",
                   highlight=False)
     else:
-        out.print(f"prices: ${result.price.input:g} / ${result.price.output:g} per 1M prompt / completion tokens; "
-                  "nothing was sent", highlight=False)
+        p = result.price
+        cached = f", ${p.cached_input:g} cached" if p.cached_input is not None else ""
+        share = result.total("cached_tokens") / max(result.total("prompt_tokens"), 1)
+        out.print(f"prices: ${p.input:g} / ${p.output:g} per 1M prompt / completion tokens{cached}; "
+                  f"{share:.0%} of prompt tokens expected from the provider's prefix cache; nothing was sent",
+                  highlight=False)
+        if p.batch is not None:
+            out.print(f"through the provider's Batch API the cost would be about "
+                      f"{result.cost * p.batch:.4f} USD", highlight=False)
     failed = [d for d in result.docs if d.error]
     if failed:
         raise typer.Exit(1)
