@@ -182,7 +182,7 @@ class MockBatchServer(MockOpenAIServer):
             else:
                 content = verdict[1] if verdict else self.default_content(body)
                 out.append({"id": f"req_{k}", "custom_id": cid, "error": None, "response": {
-                    "status_code": 200, "request_id": f"r{k}", "body": completion(body, content, k)}})
+                    "status_code": 200, "request_id": f"r{k}", "body": completion(body, content, k, self.prefix_cache)}})
         enc = lambda rows: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()  # noqa: E731
         b["output_file_id"] = self._store(enc(out), "batch_output", "out.jsonl")["id"] if out else None
         b["error_file_id"] = self._store(enc(errs), "batch_output", "errors.jsonl")["id"] if errs else None

@@ -91,12 +91,15 @@ def test_completed_batch_writes_what_the_synchronous_path_writes_at_the_batch_pr
     assert all(x["custom_id"].split(":")[0] in want for x in lines)  # names the document
     assert results(tmp_path / "out") == want
     got = stats(tmp_path / "out")
-    factor = price_table()[MODEL].batch
+    price = price_table()[MODEL]
     for doc, s in got.items():
         sync = sync_stats[doc]
         assert s["llm_calls"] == 0 and s["batch_calls"] == sync["llm_calls"]
         assert (s["prompt_tokens"], s["completion_tokens"]) == (sync["prompt_tokens"], sync["completion_tokens"])
-        assert s["cost"] == pytest.approx(sync["cost"] * factor, abs=2e-6)
+        # every token at the batch price (prefix-cached ones at the cached price, then the factor)
+        assert s["cost"] == pytest.approx(price.cost(s["prompt_tokens"], s["completion_tokens"],
+                                                     cached_tokens=s["cached_tokens"], batch=True), abs=2e-6)
+        assert s["cost"] < sync["cost"]
     assert sum(s["batch_calls"] for s in got.values()) == len(lines)
     assert load_states(tmp_path / "out") == []  # the run is written: nothing left to resume
 
@@ -109,8 +112,12 @@ def test_rerun_is_served_from_the_cache_without_a_new_batch(tmp_path, synchronou
         res = batch(srv, tmp_path / "b", cache)
         assert res.exit_code == 0, res.output
         assert srv.batches_created == 1 and srv.chat_requests == []
-    assert "nothing to send" in res.output
-    assert results(tmp_path / "b") == want
+        assert "nothing to send" in res.output
+        # the answers sit under the synchronous path's cache keys: it sends nothing either
+        res = extract(srv, tmp_path / "c", "--cache", str(cache))
+        assert res.exit_code == 0, res.output
+        assert srv.batches_created == 1 and srv.chat_requests == []
+    assert results(tmp_path / "b") == want == results(tmp_path / "c")
 
 
 def test_failed_lines_are_asked_synchronously_and_nothing_is_lost(tmp_path, synchronous):

@@ -39,6 +39,7 @@ class Answer:
     extraction: Extraction
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of prompt_tokens, served from the provider's prefix cache
 
 
 @dataclass
@@ -69,9 +70,11 @@ class BatchAnswers(OpenAIBackend):
             stats.batch_calls = getattr(stats, "batch_calls", 0) + 1  # type: ignore[attr-defined]
             stats.prompt_tokens += got.prompt_tokens
             stats.completion_tokens += got.completion_tokens
-            tok = self._batch_tokens.setdefault(id(stats), [0, 0])
+            stats.cached_tokens += got.cached_tokens
+            tok = self._batch_tokens.setdefault(id(stats), [0, 0, 0])
             tok[0] += got.prompt_tokens
             tok[1] += got.completion_tokens
+            tok[2] += got.cached_tokens
             return got.extraction
         why = self.collected.unanswered.get(key)
         if why is not None:
@@ -80,10 +83,11 @@ class BatchAnswers(OpenAIBackend):
 
     async def aextract(self, doc: "Document", structure: "Structure") -> Any:
         result = await super().aextract(doc, structure)
-        bp, bc = self._batch_tokens.pop(id(result.stats), (0, 0))
+        bp, bc, bcached = self._batch_tokens.pop(id(result.stats), (0, 0, 0))
         if self.price is not None and (bp or bc):  # the batch's tokens at the batch price
-            full = self.price.cost(bp, bc)
-            result.stats.cost = round(result.stats.cost - full + self.price.cost(bp, bc, batch=True), 6)
+            full = self.price.cost(bp, bc, cached_tokens=bcached)
+            batch = self.price.cost(bp, bc, cached_tokens=bcached, batch=True)
+            result.stats.cost = round(result.stats.cost - full + batch, 6)
         return result
 
 
@@ -263,7 +267,7 @@ class BatchRun:
             out = self.backend._scrubbed(self.backend._parsed(self.wire.parse(body), [], usage))
         except (_SchemaFailure, ValidationError, ValueError, KeyError, TypeError, IndexError):
             return None
-        return Answer(out, usage.prompt, usage.completion)
+        return Answer(out, usage.prompt, usage.completion, usage.cached)
 
     def _keep(self, key: str, a: Answer) -> None:
         self.collected.answers[key] = a
