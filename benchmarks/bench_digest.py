@@ -76,7 +76,9 @@ def synthetic_report(text: str, source: str, doc_id: str, rng: random.Random) ->
         inds.append(Indicator(level1="产出指标", level2="数量指标", name=f"指标{k}", target=target, actual=actual,
                               weight="5", score=rng.choice(["5", "5", "4"])))
     return Report(
-        doc_id=doc_id, source=source, sha256=sha256_text(text), backend="bench",
+        # each generated file stands for a different report: its own sha256, or the digest would
+        # count the copies of one fixture once (identical reports are deduplicated by sha256)
+        doc_id=doc_id, source=source, sha256=sha256_text(f"{doc_id}\n{text}"), backend="bench",
         meta=Meta(unit_name=f"{rng.choice('东西南北中')}{rng.randint(1, 300)}县卫生健康局", year=rng.choice([2022, 2023, 2024]),
                   self_score=round(rng.uniform(80, 100), 2), grade="优",
                   budget={"全年预算数": budget, "全年执行数": round(budget * rng.uniform(0.3, 1.0), 2)}),

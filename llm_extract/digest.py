@@ -16,10 +16,10 @@ from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
-from .results import Skipped, Source, iter_reports
 from .history import UnitHistory, year_over_year
 from .links import LinkReason, link_items
+from .models import CATEGORIES, CATEGORY_TAG, Category, Indicator, Item, Report
+from .results import Skipped, Source, iter_reports
 from .similarity import fold_near_duplicates, match_key
 from .themes import Taxonomy, Theme, item_themes, llm_summary, llm_themes, load_taxonomy
 
@@ -216,6 +216,12 @@ class Digest(BaseModel):
         """Problems no measure of their report is linked to, by structure, theme or wording
         (what auditors ask for)."""
         return [p for p in self.problems if not p.measures]
+
+    def theme_only(self) -> list[Entry]:
+        """Problems whose only links are bare theme matches, the weakest reason: on the labelled
+        corpora most are right, but most problems a reader would call unaddressed are among them,
+        so the digest lists them for checking beside the unaddressed ones."""
+        return [p for p in self.problems if p.measures and all(l.reason == "theme" for l in p.measures)]
 
     def theme_name(self, theme_id: str) -> str:
         t = next((t for t in self.taxonomy if t.id == theme_id), None)

@@ -21,6 +21,8 @@ Every number depends on these conventions, so they live here in one place:
   characters; a predicted link is right when one of the gold pairs it stands for is a gold link,
   and a gold link is found when some predicted link stands for it. Only gold that states `links`
   is scored (an empty list states that nothing is addressed).
+- Unaddressed problems (no link of any kind) are scored like a list: a listed problem is right when
+  every gold problem it stands for is unaddressed in the gold; a gold one is found when listed.
 - Themes are scored on the gold problems' own quotes (the theme rules, not the extraction): the
   share whose primary theme equals the labelled one, and the share that fell to the fallback.
 """
@@ -168,6 +170,7 @@ class DocScore(_Macro):
     meta: MetaScore = Field(default_factory=MetaScore)
     indicators: Counts = Field(default_factory=Counts)
     links: Optional[Counts] = Field(None, description="Problem→measure links; None when the gold states none.")
+    unaddressed: Optional[Counts] = Field(None, description="Problems listed as unaddressed vs the gold's.")
     themes: Optional[ThemeCounts] = Field(None, description="Problem themes; None when the gold labels none.")
     unlocated: int = Field(0, description="Predicted items whose quote could not be placed in the text.")
     missing_prediction: bool = False
@@ -244,6 +247,15 @@ class EvalResult(_Macro):
         for d in self.docs:
             if d.links is not None:
                 total = total + d.links
+        return total
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unaddressed(self) -> Counts:
+        total = Counts()
+        for d in self.docs:
+            if d.unaddressed is not None:
+                total = total + d.unaddressed
         return total
 
     @computed_field  # type: ignore[prop-decorator]
@@ -444,6 +456,25 @@ def score_links(
         correct += bool(hits)
         found |= hits
     return Counts(gold=len(gold_links), pred=pred, gold_found=len(found), pred_correct=correct)
+
+
+def score_unaddressed(
+    text: str,
+    gold: Sequence[Span],
+    gold_links: set[tuple[int, int]],
+    pred_problems: Sequence[Span],
+    pred_links: Iterable[tuple[int, int]],
+) -> Counts:
+    """The digest's list of unaddressed problems (no link of any kind) against the gold's: a listed
+    problem is right when every gold problem it stands for (at least one) has no gold link; a gold
+    unaddressed problem is found when a listed problem stands for it."""
+    linked_gold = {a for a, _ in gold_links}
+    gold_un = {k for k, g in enumerate(gold) if g.category == "problem" and k not in linked_gold}
+    linked_pred = {i for i, _ in pred_links}
+    gp = gold_items_of(text, gold, pred_problems)
+    listed = [gp[i] for i in range(len(pred_problems)) if i not in linked_pred]
+    return Counts(gold=len(gold_un), pred=len(listed), pred_correct=sum(1 for g in listed if g and g <= gold_un),
+                  gold_found=len(gold_un & set().union(*listed)) if listed else 0)
 
 
 def score_themes(gold: Mapping[int, str], pred: Mapping[int, str], fallback: str) -> ThemeCounts:

@@ -84,7 +84,8 @@ def year_over_year(problems: Iterable["Entry"], measures: Iterable["Entry"],
             continue
         per_year = by_unit[key]
         everything = [e for y in years for group in per_year[y].values() for e in group]
-        weights = BigramWeights(bigrams(e.key) for e in everything)
+        grams = {e.id: bigrams(e.key) for e in everything}
+        weights = _Compare(BigramWeights(grams.values()), grams)
         hist = UnitHistory(unit=names[key], years=years)
         for earlier, year in zip(years, years[1:]):
             before, now = per_year[earlier], per_year[year]
@@ -102,17 +103,27 @@ def _docs(groups: dict[str, list]) -> list[str]:
     return sorted({e.doc_id for g in groups.values() for e in g})
 
 
-def _best(item: "Entry", candidates: list["Entry"], weights: BigramWeights) -> tuple[Optional["Entry"], float]:
-    grams = bigrams(item.key)
+class _Compare:
+    """Wording similarity of a unit's items, each item's bigrams and their weight computed once."""
+
+    def __init__(self, weights: BigramWeights, grams: dict[str, set[str]]):
+        self.weights, self.grams = weights, grams
+        self.totals = {i: weights.total(g) for i, g in grams.items()}
+
+    def __call__(self, a: "Entry", b: "Entry") -> float:
+        return self.weights.similarity(self.grams[a.id], self.grams[b.id], self.totals[a.id], self.totals[b.id])
+
+
+def _best(item: "Entry", candidates: list["Entry"], similarity: "_Compare") -> tuple[Optional["Entry"], float]:
     best, score = None, 0.0
     for c in candidates:
-        s = weights.similarity(grams, bigrams(c.key))
+        s = similarity(item, c)
         if s > score:
             best, score = c, s
     return best, score
 
 
-def _recurring(now: list["Entry"], before: list["Entry"], weights: BigramWeights) -> list[Recurrence]:
+def _recurring(now: list["Entry"], before: list["Entry"], weights: "_Compare") -> list[Recurrence]:
     out = []
     for p in now:
         earlier, score = _best(p, before, weights)
@@ -121,12 +132,10 @@ def _recurring(now: list["Entry"], before: list["Entry"], weights: BigramWeights
     return out
 
 
-def _follow_ups(measures: list["Entry"], achievements: list["Entry"], weights: BigramWeights) -> list[FollowUp]:
+def _follow_ups(measures: list["Entry"], achievements: list["Entry"], weights: "_Compare") -> list[FollowUp]:
     out = []
     for m in measures:
         evidence, score = _best(m, achievements, weights)
-        if evidence is not None and score >= EVIDENCE_MIN:
-            out.append(FollowUp(measure_id=m.id, evidence_id=evidence.id, score=round(score, 3)))
-        else:
-            out.append(FollowUp(measure_id=m.id, score=round(score, 3)))
+        found = evidence is not None and score >= EVIDENCE_MIN
+        out.append(FollowUp(measure_id=m.id, evidence_id=evidence.id if found else None, score=round(score, 3)))
     return out

@@ -13,14 +13,15 @@ computed over its own items), so adding a report to a digest never changes anoth
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from difflib import SequenceMatcher
-from typing import TYPE_CHECKING, Literal, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
 from .headings import split_title
 from .similarity import BigramWeights, bigrams, match_key
 
 if TYPE_CHECKING:
+    from .digest import Entry
     from .models import Report
     from .themes import Taxonomy
 
@@ -46,20 +47,6 @@ WORDING_ALONE = 0.3
 
 _SENTENCE_END = ("。", "！", "？", "!", "?")
 _STRUCTURE_SCORE = {"same_cell": 1.0, "follows": 0.95, "same_section": 0.9, "names": 0.85}
-
-
-class Linkable(Protocol):
-    """What linking reads of a problem or measure (digest.Entry and ThemedItem both qualify)."""
-
-    text: str
-    section: str
-    start: Optional[int]
-    end: Optional[int]
-    theme: str
-    themes: list[str]
-
-    @property
-    def key(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -112,7 +99,8 @@ def link_items(problems: Sequence[Linkable], measures: Sequence[Linkable], fallb
 
 @dataclass
 class ThemedItem:
-    """A report item with its themes: what `report_links` links when there is no digest."""
+    """A report item with its themes: what `report_links` links when there is no digest (the
+    digest links its own Entry objects, which read the same way)."""
 
     text: str
     section: str
@@ -124,6 +112,10 @@ class ThemedItem:
     @property
     def key(self) -> str:
         return match_key(self.text)
+
+
+#: What linking reads of a problem or measure: text, section, start, end, theme(s) and key.
+Linkable = Union["Entry", ThemedItem]
 
 
 def report_links(report: "Report", taxonomy: "Taxonomy") -> list[Link]:
@@ -233,23 +225,32 @@ def _heading_key(text: str) -> str:
 
 def _names(problems: Sequence[Linkable], measures: Sequence[Linkable]):
     """A measure that repeats the problem's own title phrase (the words before its first 。/：), or
-    NAME_CHARS_ANYWHERE characters of its wording in a row."""
-    pkeys = [p.key for p in problems]
-    ptitles = [match_key(split_title(p.text.strip())[0]) for p in problems]
+    NAME_CHARS_ANYWHERE characters of its wording in a row (compared as sets of character runs:
+    a shared run of n characters is a shared n-gram)."""
+    wants = []  # per problem: (its n-grams anywhere, title run length k, the title's k-grams)
+    for p in problems:
+        pk = p.key
+        title = match_key(split_title(p.text.strip())[0])
+        k = math.ceil(NAME_TITLE_SHARE * len(title))
+        use_title = len(title) >= NAME_TITLE_MIN and title != pk
+        wants.append((_grams(pk, NAME_CHARS_ANYWHERE), k, _grams(title, k) if use_title else set()))
     for j, m in enumerate(measures):
         mk = m.key
-        for i, (pk, title) in enumerate(zip(pkeys, ptitles)):
-            if not pk or not mk:
-                continue
-            sm = SequenceMatcher(None, pk, mk, autojunk=False)
-            size = sm.find_longest_match(0, len(pk), 0, len(mk)).size
-            if size >= NAME_CHARS_ANYWHERE:
+        cache: dict[int, set[str]] = {}
+
+        def grams(n: int) -> set[str]:
+            if n not in cache:
+                cache[n] = _grams(mk, n)
+            return cache[n]
+
+        for i, (anywhere, k, title_grams) in enumerate(wants):
+            if (anywhere and not anywhere.isdisjoint(grams(NAME_CHARS_ANYWHERE))) or (
+                    title_grams and not title_grams.isdisjoint(grams(k))):
                 yield i, j
-                continue
-            if len(title) >= NAME_TITLE_MIN and title != pk:
-                t = SequenceMatcher(None, title, mk, autojunk=False)
-                if t.find_longest_match(0, len(title), 0, len(mk)).size >= NAME_TITLE_SHARE * len(title):
-                    yield i, j
+
+
+def _grams(s: str, n: int) -> set[str]:
+    return {s[i:i + n] for i in range(len(s) - n + 1)} if n > 0 and len(s) >= n else set()
 
 
 # --------------------------------------------------------------------------- theme and wording

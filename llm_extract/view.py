@@ -17,10 +17,11 @@ from markupsafe import Markup, escape
 from .atomic import write_text
 from .document import sha256_text
 from .loaders import LoadError, load
-from .models import CATEGORIES, CATEGORY_TAG, Item, Report
+from .models import CATEGORIES, CATEGORY_TAG, Indicator, Item, Report
 from .render.common import CATEGORY_NAMES, num, where
 from .render.html import CATEGORY_BORDERS, CATEGORY_COLORS, environment, inline_script
 from .results import ResultError, read_report
+from .view_display import DisplayShape, display_shape
 
 
 class ViewError(Exception):
@@ -41,12 +42,22 @@ class Unplaced:
 
 
 @dataclass
+class RowGroup:
+    """The items that are cells of one indicator row, listed under the row in the side list."""
+
+    row: Indicator
+    members: list[Placed] = field(default_factory=list)
+
+
+@dataclass
 class Layout:
     """What the page shows: items placed at their offsets, and the ones that could not be."""
 
     placed: list[Placed] = field(default_factory=list)
     unplaced: list[Unplaced] = field(default_factory=list)
     body: Markup = Markup("")
+    #: The side list in document order: single items, and indicator rows holding their cell items.
+    side: list[Union[Placed, RowGroup]] = field(default_factory=list)
 
 
 def render_view(
@@ -83,7 +94,7 @@ def render_view(
     script, script_hash = inline_script("_view.js.j2")
     html = environment().get_template("view.html.j2").render(
         script=script, script_hash=script_hash, r=rep, layout=layout, notes=notes, counts=_counts(layout), CATEGORIES=CATEGORIES, where=where, num=num,
-        CATEGORY_NAMES=CATEGORY_NAMES, CATEGORY_COLORS=CATEGORY_COLORS, CATEGORY_BORDERS=CATEGORY_BORDERS,
+        CATEGORY_NAMES=CATEGORY_NAMES, CATEGORY_COLORS=CATEGORY_COLORS, CATEGORY_BORDERS=CATEGORY_BORDERS, RowGroup=RowGroup,
         chars=len(text),
     )
     if out is not None:
@@ -149,8 +160,27 @@ def lay_out(rep: Report, text: str) -> Layout:
     for it in rep.ungrounded:
         layout.unplaced.append(Unplaced(it, "could not be grounded at extraction" + (
             f" (alignment: {it.alignment})" if it.alignment != "none" else "")))
-    layout.body = _segments(text, layout.placed)
+    layout.body = _segments(text, layout.placed, display_shape(text))
+    layout.side = _side_list(layout.placed, rep.indicators)
     return layout
+
+
+def _side_list(placed: list[Placed], indicators: list[Indicator]) -> list[Union[Placed, RowGroup]]:
+    """Items in document order, those inside an indicator row's span (its target and actual cells,
+    "≥95%", "98%") gathered under that row, so bare cells read as part of their indicator."""
+    rows = sorted((i for i in indicators if i.start is not None and i.end is not None), key=lambda i: i.start)
+    side: list[Union[Placed, RowGroup]] = []
+    groups: dict[int, RowGroup] = {}
+    for p in placed:
+        k = next((k for k, r in enumerate(rows) if r.start <= p.item.start < r.end), None)  # type: ignore[operator]
+        if k is None:
+            side.append(p)
+        elif k in groups:
+            groups[k].members.append(p)
+        else:
+            groups[k] = RowGroup(rows[k], [p])
+            side.append(groups[k])
+    return side
 
 
 def _placement_problem(it: Item, text: str) -> Optional[str]:
@@ -163,36 +193,80 @@ def _placement_problem(it: Item, text: str) -> Optional[str]:
     return None
 
 
-def _segments(text: str, placed: list[Placed]) -> Markup:
+def _segments(text: str, placed: list[Placed], shape: Optional[DisplayShape] = None) -> Markup:
     """Escaped text with <mark> around every covered segment and an anchor where each item starts.
 
     Overlapping items split into segments; each segment lists all covering items (data-ids) and is
-    coloured by the innermost one, so nested and crossing spans both stay exact.
+    coloured by the innermost one, so nested and crossing spans both stay exact. `shape` adds the
+    display-only grid of Word-export tables and hides PDF hard wraps (view_display.py); segments
+    are also cut at its boundaries, so every element nests and every character stays in the page.
     """
-    cuts = sorted({0, len(text), *(p.item.start for p in placed), *(p.item.end for p in placed)})
+    shape = shape or DisplayShape()
+    events = _shape_events(shape)
+    wraps = dict(shape.wraps)
+    cuts = sorted({0, len(text), *(p.item.start for p in placed), *(p.item.end for p in placed), *shape.cuts()})
     starts: dict[int, list[Placed]] = {}
     for p in placed:
         starts.setdefault(p.item.start, []).append(p)
     active: list[Placed] = []
     out: list[str] = []
+    table_depth = cell_depth = 0
+    wrap_end = -1
     for a, b in zip(cuts, cuts[1:]):
+        for _, tag, d_table, d_cell in events.get(a, []):
+            out.append(tag)
+            table_depth += d_table
+            cell_depth += d_cell
         active = [p for p in active if p.item.end > a]
         for p in starts.get(a, []):
             active.append(p)
             out.append(f'<span class="anchor" id="it-{p.n}" data-item="{p.n}"></span>')
             if p.ref:  # the digest links here: <view>.html#item-P3
                 out.append(f'<span class="ref" id="item-{p.ref}" data-item="{p.n}"></span>')
+        if a in wraps:
+            wrap_end = wraps[a]
         chunk = escape(text[a:b])
+        hidden = " wrap" if b <= wrap_end else " gap" if table_depth and not cell_depth and not text[a:b].strip() else ""
         if not active:
-            out.append(str(chunk))
+            out.append(f'<span class="{hidden.strip()}">{chunk}</span>' if hidden else str(chunk))
             continue
         inner = min(active, key=lambda p: p.item.end - p.item.start)
         ids = " ".join(str(p.n) for p in active)
         tip = " | ".join(f"{p.item.category} · {p.item.section or '—'} · {p.item.alignment}" for p in active)
         multi = " multi" if len(active) > 1 else ""
-        out.append(f'<mark class="hl cat-{inner.item.category}{multi}" data-ids="{ids}" '
+        out.append(f'<mark class="hl cat-{inner.item.category}{multi}{hidden}" data-ids="{ids}" '
                    f'title="{escape(tip)}">{chunk}</mark>')
+    for _, tag, _, _ in events.get(len(text), []):
+        out.append(tag)
     return Markup("".join(out))
+
+
+def _shape_events(shape: DisplayShape) -> dict[int, list[tuple[int, str, int, int]]]:
+    """Position → [(order, tag, table depth change, cell depth change)] opening and closing the
+    table grids: at one position closes come first, except after an empty last cell."""
+    ev: dict[int, list[tuple[int, str, int, int]]] = {}
+
+    def add(pos: int, order: int, tag: str, dt: int = 0, dc: int = 0) -> None:
+        ev.setdefault(pos, []).append((order, tag, dt, dc))
+
+    for t in shape.tables:
+        cols = max(len(r.cells) for r in t.rows)
+        add(t.start, 3, f'<div class="tgrid" style="--cols:{cols}">', 1)
+        last_empty = False
+        for r in t.rows:
+            add(r.start, 4, '<div class="trow">')
+            for c in r.cells:
+                if c.start == c.end:
+                    add(c.start, 6, '<span class="tcell"></span>')
+                else:
+                    add(c.start, 5, '<span class="tcell">', 0, 1)
+                    add(c.end, 0, "</span>", 0, -1)
+            last_empty = r.cells[-1].start == r.cells[-1].end
+            add(r.cells[-1].end, 7 if last_empty else 1, "</div>")
+        add(max(t.end, t.rows[-1].cells[-1].end), 8 if last_empty else 2, "</div>", -1)
+    for pos in ev:
+        ev[pos].sort(key=lambda e: e[0])
+    return ev
 
 
 def _counts(layout: Layout) -> dict[str, int]:

@@ -123,3 +123,36 @@ def write_with_source(folder: Path, rep: Report, text: str) -> Path:
     path = folder / f"{rep.doc_id}.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+#: A Word-export indicator table (one tab-indented cell per line, a blank line between rows), a
+#: deviation cell holding a problem and its remedy, and a PDF-style hard-wrapped paragraph.
+TEXT_TABLE = (
+    "丙县教育局2024年度部门整体支出绩效自评报告\n"
+    "三、绩效指标完成情况\n"
+    "\t三级指标\n\t年度指标值\n\t实际完成值\n\t偏差原因\n\n"
+    "\t新增学位\n\t≥1350个\n\t1380个\n\t\n\n"
+    "\t课后服务覆盖率\n\t100%\n\t96%\n\t部分农村学校师资不足；下一步将统筹校外资源\n\n"
+    "四、存在的问题\n"
+    "一是部分农村学校课后服务以看管为主，特色课程开设率仅为42%，学生和家长对课后服务的满意度\n"
+    "为85.6%，低于目标值。\n"
+)
+
+
+def report_table():
+    from llm_extract.models import Indicator
+
+    t = TEXT_TABLE
+    rows = []
+    for name, target, actual in (("新增学位", "≥1350个", "1380个"), ("课后服务覆盖率", "100%", "96%")):
+        s = t.index(name)
+        rows.append(Indicator(name=name, target=target, actual=actual, start=s, end=t.index("\n\n", s)))
+    return report("bingedu_2024", t, [
+        item(t, "goal", "新增学位\n\t≥1350个", "三、绩效指标完成情况"),
+        item(t, "achievement", "1380个", "三、绩效指标完成情况"),
+        item(t, "achievement", "96%", "三、绩效指标完成情况"),
+        item(t, "problem", "部分农村学校师资不足", "三、绩效指标完成情况"),
+        item(t, "measure", "下一步将统筹校外资源", "三、绩效指标完成情况"),
+        item(t, "problem", "一是部分农村学校课后服务以看管为主，特色课程开设率仅为42%，学生和家长对课后服务的满意度\n为85.6%，低于目标值。",
+             "四、存在的问题"),
+    ], unit="丙县教育局", year=2024, indicators=rows)

@@ -283,3 +283,23 @@ def test_poll_interval_starts_short_and_grows_to_the_maximum():
     d = poll_delays(60.0)
     first = [next(d) for _ in range(12)]
     assert first[0] == 5.0 and first == sorted(first) and first[-1] == 60.0
+
+
+def test_identical_requests_of_two_documents_are_sent_and_billed_once(tmp_path, synchronous):
+    src = FILES[0]
+    for name in ("copy_a", "copy_b"):
+        (tmp_path / f"{name}{src.suffix}").write_bytes(src.read_bytes())
+    out = tmp_path / "out"
+    with MockBatchServer(oracle=GOLD) as srv:
+        res = CliRunner().invoke(app, ["extract", str(tmp_path / f"copy_a{src.suffix}"), str(tmp_path / f"copy_b{src.suffix}"),
+                                       "-o", str(out), "--base-url", srv.base_url, "--model", MODEL, "--batch",
+                                       "--batch-poll", "0.01", "--cache", str(tmp_path / "c.sqlite")],
+                                 catch_exceptions=False, env={"OPENAI_API_KEY": "sk-test-batch-key"})
+        assert res.exit_code == 0, res.output
+        lines = uploaded_lines(srv)
+    got = stats(out)
+    assert len(lines) == synchronous[1][src.stem]["llm_calls"]  # one document's worth
+    assert sum(s.get("batch_calls", 0) for s in got.values()) == len(lines)
+    assert sum(s["cached_calls"] for s in got.values()) == len(lines)
+    a, b = results(out).values()
+    assert a == b == synchronous[0][src.stem]

@@ -213,3 +213,67 @@ def test_digest_citation_opens_the_report_view_at_its_item(page, tmp_path):
     assert got == far.quote
     pg.screenshot(path=str(tmp_path / "drilldown.png"))
     assert page.errors == []
+
+
+# --------------------------------------------------------------------------- viewer: filter, search, grid
+
+
+def visible_items(pg) -> list[str]:
+    return pg.evaluate("""() => Array.from(document.querySelectorAll('#items li.item'))
+        .filter(li => li.offsetParent !== null).map(li => li.dataset.cat + ':' + li.dataset.text.split(' ')[0])""")
+
+
+def test_viewer_category_filter_and_search_narrow_the_side_list(page, tmp_path):
+    from _digest_samples import TEXT_TABLE, report_table
+
+    rep = report_table()
+    html = tmp_path / "table.html"
+    render_view(rep, out=html, text=TEXT_TABLE)
+    pg = page.open(html)
+    assert len(visible_items(pg)) == len(rep.items())
+
+    pg.uncheck("#legend input[data-cat='problem']")  # the side list loses the problems too
+    shown = visible_items(pg)
+    assert shown and not any(s.startswith("problem:") for s in shown)
+    assert pg.inner_text("#shown") == str(len(rep.items()) - len(rep.problems))
+    pg.check("#legend input[data-cat='problem']")
+
+    pg.fill("#search", "课后服务")  # matches the problem text and, through its row, the bare "96%" cell
+    shown = visible_items(pg)
+    assert sorted(shown) == sorted(["achievement:96%", "problem:部分农村学校师资不足", "measure:下一步将统筹校外资源",
+                                    "problem:一是部分农村学校课后服务以看管为主，特色课程开设率仅为42%，学生和家长对课后服务的满意度"])
+    assert pg.locator("#items li.group:visible").count() == 1  # 新增学位's row has no match: hidden
+    pg.fill("#search", "没有这个词")
+    assert visible_items(pg) == [] and pg.inner_text("#shown") == "0"
+    pg.fill("#search", "")
+    assert len(visible_items(pg)) == len(rep.items())
+    assert page.errors == []
+
+
+def test_viewer_shows_word_tables_as_a_grid_and_joins_pdf_wraps_with_exact_text(page, tmp_path):
+    from _digest_samples import TEXT_TABLE, report_table
+
+    rep = report_table()
+    wrapped = "".join(f"第{i}段文字很长很长很长很长很长很长很长很长很长很长很长很长，\n" for i in range(8)) + "结束。\n"
+    text = TEXT_TABLE + wrapped
+    html = tmp_path / "grid.html"
+    render_view(rep.model_copy(update={"sha256": ""}), out=html, text=text)
+    pg = page.open(html)
+    # cells of one row sit side by side, rows one under the other
+    tops = pg.evaluate("""() => Array.from(document.querySelectorAll('.trow')).map(r =>
+        Array.from(r.querySelectorAll('.tcell')).map(c => Math.round(c.getBoundingClientRect().top)))""")
+    assert len(tops) == 3 and all(len(set(row)) == 1 for row in tops) and tops[0][0] < tops[1][0] < tops[2][0]
+    lefts = pg.evaluate("""() => Array.from(document.querySelectorAll('.trow'))[1].querySelectorAll('.tcell').length""")
+    assert lefts == 4
+    # the page's text is still the source, character for character, and each item's marks its quote
+    assert pg.evaluate("document.getElementById('doc').textContent") == text
+    got = pg.evaluate("""(n) => { const out = [];
+        for (let i = 0; i < n; i++) out.push(Array.from(document.querySelectorAll('#doc mark.hl'))
+            .filter(m => m.dataset.ids.split(' ').includes(String(i))).map(m => m.textContent).join(''));
+        return out; }""", len(rep.items()))
+    assert got == [it.quote for it in rep.items()]
+    # the hard-wrapped paragraph reads as one line of text on screen
+    shown = pg.evaluate("document.getElementById('doc').innerText")
+    assert "很长，第1段" in shown and "结束。" in shown
+    pg.screenshot(path=str(tmp_path / "grid.png"), full_page=True)
+    assert page.errors == []

@@ -83,3 +83,17 @@ def test_units_with_one_year_have_no_history_and_gaps_compare_with_the_closest_e
     (step,) = d.history[0].steps
     assert (step.earlier_year, step.year) == (2021, 2023)
     assert [(r.problem_id, r.earlier_id) for r in step.recurring] == [("a23/P1", "a21/P1")]
+
+
+def test_cli_summary_names_theme_only_links_and_year_over_year(tmp_path):
+    from typer.testing import CliRunner
+
+    from _digest_samples import report_a, write_results
+    from llm_extract.cli import app
+
+    reports, _ = gold_reports()
+    folder = write_results(tmp_path / "out", [*reports, report_a()])
+    r = CliRunner().invoke(app, ["digest", str(folder), "-o", str(tmp_path / "d.md")])
+    assert r.exit_code == 0, r.output
+    assert "year over year for 2 unit(s)" in r.output
+    assert "more linked only by theme: check them" in r.output  # report_a's 空编 problem

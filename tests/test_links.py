@@ -164,6 +164,7 @@ def test_eval_reports_link_scores_and_a_suite_floor_gates_them(tmp_path):
     assert r.exit_code == 0, r.output
     assert "problem→measure links: P 1.000  R 1.000" in r.output
     assert "problem themes: accuracy 1.000 (1/1), in the fallback 0.000 (0)" in r.output
+    assert "unaddressed problems (no link): listed 0, gold 0" not in r.output  # nothing to say: not shown
     assert json.loads(out.read_text(encoding="utf-8"))["links"]["gold_found"] == 1
     gold["links"] = [[1, 3]]  # the gold says the other measure answers it: precision and recall fall
     gold["themes"] = {"1": "water"}
@@ -171,3 +172,39 @@ def test_eval_reports_link_scores_and_a_suite_floor_gates_them(tmp_path):
     r = runner.invoke(app, ["eval", "--suite", str(suite)])
     assert r.exit_code == 1 and "link precision 0.000 is below 0.900" in r.stderr
     assert "theme accuracy 0.000 is below 0.900" in r.stderr
+
+
+def test_problems_linked_only_by_a_bare_theme_are_listed_for_checking(tmp_path):
+    from llm_extract.render import write_digest
+
+    d = digest([report_a()])
+    weak = d.theme_only()
+    # 空编 ↔ 争取编制部门支持: one staffing theme, too few shared words to say more
+    assert [p.id for p in weak] == ["jia_2024/P1"]
+    assert [l.reason for l in weak[0].measures] == ["theme"]
+    assert not {e.id for e in weak} & {e.id for e in d.unaddressed()}
+    write_digest(d, tmp_path / "d.html")
+    html = (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert "1 more problem(s) are linked only by a shared theme" in html and html.count('id="t-theme-only"') == 1
+    write_digest(d, tmp_path / "d.md")
+    assert "linked only by a shared theme" in (tmp_path / "d.md").read_text(encoding="utf-8")
+
+
+def test_the_unaddressed_list_is_scored_against_the_gold():
+    from llm_extract.evaluation import score_unaddressed
+
+    text = "甲问题说明。乙问题说明。丙问题说明。甲措施说明。"
+
+    def span(cat, q):
+        s = text.index(q)
+        return Span(category=cat, start=s, end=s + len(q), quote=q)
+
+    gold = [span("problem", "甲问题说明。"), span("problem", "乙问题说明。"), span("problem", "丙问题说明。"),
+            span("measure", "甲措施说明。")]
+    truth = {(0, 3)}  # 乙 and 丙 are unaddressed in the gold
+    probs = [span("problem", "甲问题说明。"), span("problem", "乙问题说明。"), span("problem", "丙问题说明。")]
+    # the digest links 甲 and 乙 (乙 wrongly) and lists only 丙 as unaddressed
+    c = score_unaddressed(text, gold, truth, probs, [(0, 0), (1, 0)])
+    assert (c.pred, c.pred_correct, c.gold, c.gold_found) == (1, 1, 2, 1)
+    c = score_unaddressed(text, gold, truth, probs, [])  # nothing linked: 甲 listed wrongly
+    assert (c.pred, c.pred_correct, c.gold_found) == (3, 2, 2)

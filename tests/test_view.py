@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -158,3 +159,34 @@ def test_cli_view(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"x": 1}), encoding="utf-8")
     r = runner.invoke(app, ["view", str(tmp_path / "bad.json"), "-o", str(tmp_path / "v.html")])
     assert r.exit_code == 1 and "not an llm-extract result" in r.stderr
+
+
+# --------------------------------------------------------------------------- display shape
+
+
+def test_word_table_is_a_grid_and_bare_cells_sit_under_their_indicator_row():
+    from _digest_samples import TEXT_TABLE, report_table
+    from llm_extract.view import RowGroup, lay_out
+
+    rep = report_table()
+    layout = lay_out(rep, TEXT_TABLE)
+    html = str(layout.body)
+    assert html.count('<div class="tgrid" style="--cols:4">') == 1
+    assert html.count('<div class="trow">') == 3
+    assert html.count('<span class="tcell">') == 12 and html.count('<span class="tcell"></span>') == 1
+    # every character of the source is still in the page, in order (offsets stay exact)
+    assert re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == TEXT_TABLE
+    groups = [e for e in layout.side if isinstance(e, RowGroup)]
+    assert [(g.row.name, [p.item.quote for p in g.members]) for g in groups] == [
+        ("新增学位", ["新增学位\n\t≥1350个", "1380个"]),
+        ("课后服务覆盖率", ["96%", "部分农村学校师资不足", "下一步将统筹校外资源"]),
+    ]
+
+
+def test_pdf_hard_wrap_is_hidden_for_display_only():
+    from llm_extract.view_display import hard_wraps
+
+    para = "".join(f"第{i}行文字很长很长很长很长很长很长很长很长很长很长很长很长，\n" for i in range(8)) + "结束。\n短行\n"
+    wraps = hard_wraps(para)
+    assert len(wraps) == 8 and all(para[a:b] == "\n" for a, b in wraps)  # the break after "结束。" stays
+    assert hard_wraps("一、标题\n（一）短行一。\n（二）短行二。\n") == []

@@ -36,6 +36,7 @@ from ..llm.plan import Planner, Request
 from ..llm.answers import AnswerReader
 from ..models import Item, Stats
 from ..llm.pricing import Price, price_for
+from ..llm.server import is_local, server_family
 from ..llm.prompts import PromptSet
 from ..llm.redact import Redactor
 from ..llm.settings import LLMSettings
@@ -118,6 +119,11 @@ class OpenAIBackend:
                 "no model endpoint configured: set OPENAI_API_KEY (and optionally OPENAI_BASE_URL), "
                 "or pass --base-url for a local server"
             )
+        if settings.method == "auto" and is_local(settings.base_url):
+            # vLLM, SGLang, llama.cpp and Ollama guide decoding by a JSON Schema: ask which this is
+            key = settings.api_key.get_secret_value() if settings.api_key else None
+            if server_family(settings.base_url, key) is not None:
+                settings = settings.model_copy(update={"method": "json_schema"})
         path = settings.resolved_cache_path()
         try:
             cache = ResponseCache(path) if path is not None else None

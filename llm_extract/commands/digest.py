@@ -85,9 +85,13 @@ def digest_summary(d: Any) -> str:
     if d.shows("problem"):
         parts.append(f"{len(d.problems)} problems in {len(d.themes)} themes")
         if d.shows("measure"):
-            parts.append(f"{len(d.unaddressed())} without a measure")
+            weak = len(d.theme_only())
+            parts.append(f"{len(d.unaddressed())} without a measure"
+                         + (f" ({weak} more linked only by theme: check them)" if weak else ""))
     if d.shows("measure"):
         parts.append(f"{len(d.measures)} measures")
+    if d.history:
+        parts.append(f"year over year for {len(d.history)} unit(s)")
     if not parts:
         parts.append(" and ".join(f"{c}s" for c in ("goal", "achievement") if d.shows(c)) + " on the report cards")
     return f"digest of {len(d.reports)} report(s): " + ", ".join(parts)

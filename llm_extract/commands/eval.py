@@ -33,6 +33,7 @@ from ..evaluation import (
     score_document,
     score_links,
     score_themes,
+    score_unaddressed,
 )
 from ..gold import GoldError, gold_files, gold_links, gold_themes, load_gold_file, locate_gold, report_index
 from ..loaders import SUFFIXES, LoadError, load
@@ -216,15 +217,11 @@ def _score_links_and_themes(score: DocScore, gold, text: str, spans: list[Span],
     tax = load_taxonomy()
     if "links" in gold.model_fields_set:
         truth = gold_links(gold)
-        if pred is None:
-            score.links = score_links(text, spans, truth, [], [], [])
-        else:
-            pspans = prediction_spans(pred, text)
-            score.links = score_links(
-                text, spans, truth, [s for s in pspans if s.category == "problem"],
-                [s for s in pspans if s.category == "measure"],
-                [(l.problem, l.measure) for l in report_links(pred, tax)],
-            )
+        pspans = prediction_spans(pred, text) if pred is not None else []
+        problems = [s for s in pspans if s.category == "problem"]
+        links = [(l.problem, l.measure) for l in report_links(pred, tax)] if pred is not None else []
+        score.links = score_links(text, spans, truth, problems, [s for s in pspans if s.category == "measure"], links)
+        score.unaddressed = score_unaddressed(text, spans, truth, problems, links)
     if gold.themes:
         labelled = gold_themes(gold, tax.ids)
         got = {i: keyword_themes(gold.items[i].quote, tax)[0] for i in labelled}
@@ -334,6 +331,13 @@ def render_result(result: EvalResult, console: Console, per_doc: bool = True) ->
         console.print(
             f"problem→measure links: P {_f(lk.precision)}  R {_f(lk.recall)}  F1 {_f(lk.f1)}"
             f"  (gold {lk.gold}, predicted {lk.pred}, correct {lk.pred_correct}, found {lk.gold_found})"
+        )
+    un = result.unaddressed
+    if un.gold or un.pred:
+        console.print(
+            f"unaddressed problems (no link): listed {un.pred}, gold {un.gold};"
+            f" listed and unaddressed in the gold {un.pred_correct} (P {_f(un.precision)}),"
+            f" gold ones listed {un.gold_found} (R {_f(un.recall)})"
         )
     th = result.themes
     if th.total:

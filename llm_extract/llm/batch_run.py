@@ -62,11 +62,16 @@ class BatchAnswers(OpenAIBackend):
         super().__init__(*a, **kw)
         self.collected = Collected()  # filled by BatchRun.collect
         self._batch_tokens: dict[int, list[int]] = {}
+        self._billed: set[str] = set()  # keys whose tokens a document's stats already count
 
     async def _extract_chunk(self, job: "Request", stats: Stats) -> Extraction:
         key = job.key or self.plan.request_key(job.chunk, job.pass_no)
         got = self.collected.answers.get(key)
+        if got is not None and key in self._billed:  # one line answers every request with its key
+            stats.cached_calls += 1
+            return got.extraction
         if got is not None:
+            self._billed.add(key)
             stats.batch_calls = getattr(stats, "batch_calls", 0) + 1  # type: ignore[attr-defined]
             stats.prompt_tokens += got.prompt_tokens
             stats.completion_tokens += got.completion_tokens

@@ -136,8 +136,9 @@ class LLMSettings(BaseModel):
         """The structured-output method to use: explicit, or chosen from the endpoint.
 
         api.openai.com → json_schema (strict structured outputs); DeepSeek, DashScope (Qwen),
-        Zhipu, Moonshot → function_calling (no json_schema there); anything else (vLLM, Ollama,
-        llama.cpp server, gateways) → json_mode, the one format nearly every server accepts.
+        Zhipu, Moonshot → function_calling (no json_schema there); anything else → json_mode, the
+        one format nearly every server accepts. A local vLLM, SGLang, llama.cpp or Ollama server
+        is recognised at start-up by the openai backend (llm/server.py) and gets json_schema.
         """
         if self.method != "auto":
             return self.method

@@ -12,6 +12,18 @@ MAX_CLUSTERS = 15
 MAX_MEMBERS = 10
 
 
+#: What each link reason means, for readers (links.py makes them, strongest first).
+LINK_REASON_TEXT = {
+    "same_cell": "the remedy half of the same table cell or sentence",
+    "follows": "comes right after the problem in its (sub)section",
+    "same_section": "stands in the subsection the problem heads",
+    "names": "repeats the problem's own words",
+    "theme+wording": "same theme and similar wording",
+    "theme": "same theme only (weakest)",
+    "wording": "similar wording",
+}
+
+
 def num(v: Optional[float], digits: int = 2) -> str:
     if v is None:
         return "—"

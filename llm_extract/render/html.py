@@ -18,8 +18,8 @@ from markupsafe import Markup
 from ..atomic import atomic_path
 from ..categories import CATEGORY_BORDERS, CATEGORY_COLORS  # noqa: F401 - the viewer imports them from here
 from ..digest import Digest
-from .common import (CATEGORY_NAMES, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct, problems_by_doc,
-                     title, where, who)
+from .common import (CATEGORY_NAMES, LINK_REASON_TEXT, MAX_CLUSTERS, MAX_MEMBERS, filter_text, num, one_line, pct,
+                     problems_by_doc, title, where, who)
 
 
 @lru_cache(maxsize=1)
@@ -32,8 +32,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(num=num, pct=pct, one_line=one_line)
+    env.tests["instance_of"] = isinstance
     env.globals.update(where=where, who=who, CATEGORY_NAMES=CATEGORY_NAMES, CATEGORY_COLORS=CATEGORY_COLORS,
-                       CATEGORY_BORDERS=CATEGORY_BORDERS)
+                       CATEGORY_BORDERS=CATEGORY_BORDERS, LINK_REASON_TEXT=LINK_REASON_TEXT)
     return env
 
 

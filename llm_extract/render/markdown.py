@@ -122,6 +122,11 @@ def _render(d: Digest, L: _Lines) -> None:
         else:
             L.append("Every problem has at least one linked measure.")
         L.append("")
+        weak = d.theme_only()
+        if weak:
+            L += [f"{len(weak)} more problem(s) are linked only by a shared theme (the weakest reason); check them:", ""]
+            L += [f"- {esc(who(p))}: {esc(p.text)} ({esc(p.id)})" for p in weak]
+            L.append("")
 
     if d.history:
         L += ["## Year over year 同比", ""]
