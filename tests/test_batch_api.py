@@ -303,3 +303,37 @@ def test_identical_requests_of_two_documents_are_sent_and_billed_once(tmp_path, 
     assert sum(s["cached_calls"] for s in got.values()) == len(lines)
     a, b = results(out).values()
     assert a == b == synchronous[0][src.stem]
+
+
+def test_a_batch_created_just_before_a_kill_is_found_not_sent_again(tmp_path, synchronous):
+    """Killed after the provider created the batch but before its id was saved: the rerun finds it
+    by the local id it carries in its metadata."""
+    from llm_extract.llm.batch_run import BatchAnswers, BatchRun
+    from llm_extract.llm.settings import LLMSettings
+
+    out, cache = tmp_path / "out", tmp_path / "c.sqlite"
+    with MockBatchServer(oracle=GOLD) as srv:
+        settings = LLMSettings(model=MODEL, base_url=srv.base_url, api_key="sk-test-batch-key", cache_path=cache)
+        run = BatchRun(BatchAnswers.from_settings(settings), out)
+        (st,) = run.plan(FILES, force=False)
+        st.save(run.folder)
+        st.input_file_id = run.provider.upload(st.input_path(run.folder))
+        st.status = "uploaded"
+        st.save(run.folder)
+        run.provider.create(st.input_file_id, st.local_id)  # ... and the process dies here
+        run.backend.cache.close()
+        res = batch(srv, out, cache)
+        assert res.exit_code == 0, res.output
+        assert srv.batches_created == 1 and srv.chat_requests == []
+    assert results(out) == synchronous[0]
+
+
+def test_an_endpoint_without_a_batch_api_is_one_clear_error(tmp_path):
+    from mock_openai_server import MockOpenAIServer
+
+    with MockOpenAIServer() as srv:
+        res = batch(srv, tmp_path / "out", tmp_path / "c.sqlite")
+    assert res.exit_code == 1
+    assert "may not offer the Batch API" in res.output and "run without --batch" in res.output
+    assert "sk-test-batch-key" not in res.output
+    assert load_states(tmp_path / "out") == []

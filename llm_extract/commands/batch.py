@@ -71,7 +71,10 @@ def batch_backend(settings, files: list[Path], out_dir: Path, *, force: bool, po
                   f"{lit(out_dir)}` to stop them", highlight=False)
         raise typer.Exit(130) from None
     except openai.APIError as e:
-        fail(f"batch API: {be.redact(describe_error(e))} (state kept in {run.folder}; rerun to resume)", 1)
+        hint = (f"; the endpoint may not offer the Batch API (/files, /batches): run without --batch"
+                if isinstance(e, openai.NotFoundError) else "")
+        kept = f" (state kept in {run.folder}; rerun to resume)" if run.states else ""
+        fail(f"batch API: {be.redact(describe_error(e))}{hint}{kept}", 1)
     for st in run.states:
         if st.provider_status != "completed":
             why = f" ({'; '.join(st.errors)})" if st.errors else ""

@@ -203,7 +203,12 @@ class BatchRun:
         """Upload and create each planned batch, saving its state before and after each call."""
         for st in new:
             st.save(self.folder)
-            st.input_file_id = self.provider.upload(st.input_path(self.folder))
+            try:
+                st.input_file_id = self.provider.upload(st.input_path(self.folder))
+            except BaseException:  # nothing reached the provider: nothing to resume
+                for later in new[new.index(st):]:
+                    later.remove(self.folder)
+                raise
             st.status = "uploaded"
             st.save(self.folder)
             apply(st, self.provider.create(st.input_file_id, st.local_id))
