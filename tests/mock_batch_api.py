@@ -10,6 +10,7 @@ when it finishes. How it finishes is set per server:
   file as batch_expired); "failed" (no line run, the batch's `errors` say why).
 * `polls`: status requests answered "in_progress" before the batch finishes.
 * `hold`: a threading.Event the batch waits for before it may finish (set it to let it).
+* `poll_errors`: the next this many status checks answer HTTP 500.
 * `line_error(custom_id, body)`: None to answer normally, or ("error", code) for an error-file line,
   ("status", http_code) for a non-200 response, ("content", text) to answer with that text.
 Cancel answers like an expired batch, with batch_cancelled.
@@ -38,6 +39,8 @@ class MockBatchServer(MockOpenAIServer):
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
         self.lines_answered = 0
+        #: the next this many status checks answer 500 (a provider's bad minute)
+        self.poll_errors = 0
         self._seen_polls: dict[str, int] = {}
 
     def start(self) -> "MockBatchServer":
@@ -88,6 +91,9 @@ class MockBatchServer(MockOpenAIServer):
                                              "last_id": data[-1]["id"] if data else None})
             if len(parts) >= 2 and parts[0] == "batches" and parts[1] in self.batches:
                 b = self.batches[parts[1]]
+                if len(parts) == 2 and self.poll_errors > 0:
+                    self.poll_errors -= 1
+                    return self._answer(h, 500, {"error": {"message": "mock: try later", "type": "server_error"}})
                 if len(parts) == 3 and parts[2] == "cancel" and verb == "POST":
                     if b["status"] in ("validating", "in_progress", "finalizing"):
                         b["status"] = "cancelling"

@@ -75,9 +75,11 @@ def uploaded_lines(srv) -> list[dict]:
 
 def test_completed_batch_writes_what_the_synchronous_path_writes_at_the_batch_price(tmp_path, synchronous):
     want, sync_stats, sync_bodies = synchronous
-    with MockBatchServer(oracle=GOLD) as srv:
+    with MockBatchServer(oracle=GOLD, polls=2) as srv:
+        srv.poll_errors = 2  # status checks that fail are tried again at the next poll
         res = batch(srv, tmp_path / "out", tmp_path / "c.sqlite")
         assert res.exit_code == 0, res.output
+        assert srv.poll_errors == 0
         assert srv.chat_requests == []  # nothing went the synchronous way
         assert srv.batches_created == 1
         lines = uploaded_lines(srv)

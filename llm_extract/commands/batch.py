@@ -58,14 +58,17 @@ def batch_backend(settings, files: list[Path], out_dir: Path, *, force: bool, po
         if new:
             err.print(f"sent {run.sent} request(s) in {len(new)} batch(es)"
                       f"{f'; {run.from_cache} answered from the cache' if run.from_cache else ''}", highlight=False)
-        elif not resumed:
-            err.print(f"nothing to send: {run.from_cache} request(s) answered from the cache", highlight=False)
+        elif not resumed and (run.from_cache or run.cached_docs):
+            err.print("nothing to send: every request is answered from the response cache", highlight=False)
         _wait(run, quiet)
         collected = run.collect()
     except BatchSetupError as e:
         fail(str(e))
     except KeyboardInterrupt:
-        ids = ", ".join(s.batch_id or s.local_id for s in run.states) or "none sent yet"
+        if not run.states:
+            err.print("[yellow]interrupted[/yellow] before any batch was sent", highlight=False)
+            raise typer.Exit(130) from None
+        ids = ", ".join(s.batch_id or s.local_id for s in run.states)
         err.print(f"[yellow]detached[/yellow]: batch(es) {lit(ids)} keep running at the provider; run the same "
                   "command again to collect them, or `llm-extract batch cancel -o "
                   f"{lit(out_dir)}` to stop them", highlight=False)

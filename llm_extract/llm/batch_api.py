@@ -185,7 +185,9 @@ class Provider:
             return self.client.files.create(file=(path.name, fh), purpose="batch").id
 
     def create(self, input_file_id: str, local_id: str) -> Any:
-        return self.client.batches.create(
+        # never retried blindly: a create that timed out may have succeeded, and a second one would
+        # bill every request twice; a rerun finds it by `local_id` instead (BatchRun.resume)
+        return self.client.with_options(max_retries=0).batches.create(
             input_file_id=input_file_id, endpoint="/v1/chat/completions", completion_window="24h",
             metadata={"llm_extract_local_id": local_id},
         )
@@ -198,7 +200,7 @@ class Provider:
         return None
 
     def retrieve(self, batch_id: str) -> Any:
-        return self.client.batches.retrieve(batch_id)
+        return self.client.with_options(max_retries=0).batches.retrieve(batch_id)  # wait_for retries
 
     def cancel(self, batch_id: str) -> Any:
         return self.client.batches.cancel(batch_id)
@@ -238,13 +240,20 @@ def poll_delays(max_interval: float, *, start: Optional[float] = None) -> Iterat
 def wait_for(provider: Provider, states: list[BatchState], folder: Path, *, max_interval: float,
              on_update: Callable[[list[BatchState]], None], sleep: Callable[[float], None] = time.sleep) -> None:
     """Poll every unfinished batch until all are in a terminal state, saving each state as it
-    changes."""
+    changes. A failed status check (connection, 5xx, 429) is just tried again at the next poll: a
+    day-long wait must not end on one network blip; other errors (401, 404) are raised."""
+    import openai
+
+    transient = (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError)
     delays = poll_delays(max_interval)
     while True:
         for st in states:
             if not st.finished and st.batch_id:
                 before = (st.provider_status, dict(st.counts))
-                apply(st, provider.retrieve(st.batch_id))
+                try:
+                    apply(st, provider.retrieve(st.batch_id))
+                except transient:
+                    continue
                 if (st.provider_status, st.counts) != before:
                     st.save(folder)
         on_update(states)

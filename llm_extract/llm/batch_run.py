@@ -116,7 +116,8 @@ class BatchRun:
         self.states: list[BatchState] = []
         self.collected = backend.collected
         self.sent = 0
-        self.from_cache = 0
+        self.from_cache = 0  # requests answered by the response cache
+        self.cached_docs = 0  # documents the cache holds whole
 
     # -- resume -------------------------------------------------------------------------------------
 
@@ -168,6 +169,7 @@ class BatchRun:
                 except LoadError:
                     continue  # the ordinary run reports it
                 if be._cached_document(be._doc_key(doc)) is not None:
+                    self.cached_docs += 1
                     continue
                 st = analyze(doc)
                 for req in be.plan.requests(be.chunks_for(doc, st), keyed=True):
