@@ -54,8 +54,10 @@ class Cited(BaseModel):
     end: Optional[int] = None
 
 
-class MeasureLink(Cited):
-    """A measure of the same report judged to address a problem, with why (see links.py)."""
+class MeasureLink(BaseModel):
+    """A measure of the same report judged to address a problem, with why (see links.py). Held by
+    id only: the measure itself is in Digest.measures once (`Digest.entry(measure_id)`), never
+    copied into every problem it addresses."""
 
     measure_id: str
     score: float
@@ -517,10 +519,7 @@ def _link(per_report, fallback: str) -> None:
     for _, probs, meas in per_report:
         for l in link_items(probs, meas, fallback):
             p, m = probs[l.problem], meas[l.measure]
-            p.measures.append(MeasureLink(
-                measure_id=m.id, text=m.text, quote=m.quote, section=m.section, start=m.start, end=m.end,
-                score=l.score, reason=l.reason,
-            ))
+            p.measures.append(MeasureLink(measure_id=m.id, score=l.score, reason=l.reason))
             m.problems.append(p.id)
 
 

@@ -7,6 +7,7 @@ the rules backend reads them directly and the LLM backend sends only the relevan
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -277,7 +278,7 @@ def analyze(doc: Document | str) -> Structure:
             nl = next_table.start - 1 if next_table.start > pos else nl
         line = text[pos:nl]
         stripped = line.strip()
-        if artefacts:
+        if artefacts and ("[" in stripped or "{" in stripped):
             stripped = strip_artefacts(stripped)  # read the line as if "[bookmark: _GoBack]" were not there
         if not stripped or stripped in furniture:
             # blank, or a running page header/footer of a PDF export: transparent, so a paragraph
@@ -335,10 +336,13 @@ def analyze(doc: Document | str) -> Structure:
 
 def _artefact_holes(st: Structure) -> None:
     """Word-export artefacts inside paragraphs become holes, like page furniture: no item holds one."""
-    for b in st.blocks:
-        if b.kind == "para":
-            b.holes.extend(m.span() for m in ARTEFACT.finditer(st.text, b.start, b.end))
-            b.holes.sort()
+    paras = [b for b in st.blocks if b.kind == "para"]
+    starts = [b.start for b in paras]
+    for m in ARTEFACT.finditer(st.text):
+        i = bisect_right(starts, m.start()) - 1
+        if i >= 0 and m.end() <= paras[i].end:
+            paras[i].holes.append(m.span())
+            paras[i].holes.sort()
 
 
 _PAGE_NUMBER = re.compile(

@@ -204,9 +204,15 @@ def _has_header_line(text: str) -> bool:
 
 
 def _maybe_header(line: str) -> bool:
-    """Cheap test: a gap inside the line, and not a Word-export cell line."""
+    """Cheap test: a gap inside the line, no sentence or label punctuation, not a Word-export cell."""
     inner = line.strip()
-    return ("  " in inner or "\u3000" in inner) and line[:1] != "\t"
+    return (
+        ("  " in inner or "\u3000" in inner)
+        and line[:1] != "\t"
+        and "：" not in inner
+        and "，" not in inner
+        and "。" not in inner
+    )
 
 
 def _header(line: str) -> Optional[list[int]]:

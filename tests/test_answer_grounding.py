@@ -189,6 +189,16 @@ def test_a_merge_across_a_next_step_turn_is_split_there():
         ("problem", "村医队伍老化，服务能力不足。"), ("measure", "下一步，我局将加强村医培训。")]
 
 
+def test_a_merge_across_a_heading_is_split_and_the_heading_left_out():
+    text = ("四、主要成效\n全年完成培训12场，覆盖800人次。\n"
+            "五、存在的问题\n村医队伍老化，服务能力不足。\n")
+    s = text.index("全年")
+    items, stats = _read(text, [(s, len(text))], [("achievement", text[s:].strip())])
+    assert [(i.category, i.quote) for i in items] == [
+        ("achievement", "全年完成培训12场，覆盖800人次。"), ("problem", "村医队伍老化，服务能力不足。")]
+    assert stats.split_merged == 1
+
+
 # -- the whole answer ----------------------------------------------------------------------------
 
 def test_answer_items_carry_exact_offsets_and_the_parts_for_grounding():

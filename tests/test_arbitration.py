@@ -58,6 +58,16 @@ def test_an_inline_label_governs_its_own_paragraph_only():
     assert cats[0][0] == "problem" and getattr(stats, "recategorised", 0) == 0
 
 
+def test_goal_and_result_labels_are_explicit_too():
+    text = ("二、绩效目标及完成情况\n"
+            "年度目标：\n（1）新建村卫生室不少于12个。\n（2）群众满意度达到90%以上。\n"
+            "完成情况：\n（1）新建村卫生室14个。\n")
+    cats, stats = _read(text, [("achievement", "（1）新建村卫生室不少于12个。"), ("goal", "（2）群众满意度达到90%以上。"),
+                               ("goal", "（1）新建村卫生室14个。")])
+    assert [c for c, _ in cats] == ["goal", "goal", "achievement"]
+    assert stats.recategorised == 2
+
+
 def test_a_section_heading_alone_is_weak_evidence_and_the_model_stands():
     text = "四、存在问题\n全年完成培训12场，覆盖800人次。\n"
     cats, stats = _read(text, [("achievement", "全年完成培训12场，覆盖800人次。")])
@@ -73,6 +83,15 @@ def test_a_deduction_list_is_problems():
     cats, stats = _read(text, [("measure", "1.部分项目绩效目标设置不够细化。"), ("goal", "2.预算执行进度前低后高。")])
     assert [c for c, _ in cats] == ["problem", "problem"]
     assert stats.recategorised == 2
+
+
+def test_an_item_stating_deductions_is_a_problem_but_a_causes_heading_alone_is_not_evidence():
+    text = ("七、自评结论\n经综合评定，总自评为92.6分。扣分原因主要是上半年预算执行进度偏慢。\n"
+            "五、存在的问题及原因分析\n同时，我们会将提升服务能力作为工作重点。\n")
+    cats, stats = _read(text, [("measure", "扣分原因主要是上半年预算执行进度偏慢。"),
+                               ("measure", "同时，我们会将提升服务能力作为工作重点。")])
+    assert [c for c, _ in cats] == ["problem", "measure"]
+    assert stats.recategorised == 1
 
 
 TABLE = (

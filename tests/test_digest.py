@@ -170,6 +170,24 @@ def test_json_output_round_trips_to_the_model(results, tmp_path):
     assert back.entry("jia_2024/P2").measures[0].measure_id == "jia_2024/M1"
 
 
+def test_linked_measures_are_stored_once_by_id_not_copied_into_each_problem(tmp_path):
+    """A measure addressing many problems must not multiply the digest's size (issue 9: one
+    pathological result made a digest of 24 GB)."""
+    long_measure = "针对各项工作存在管理不到位的问题，下一步，我局将" + "加强管理、完善制度、" * 300 + "确保整改到位。"
+    points = [f"（{i}）第{i}项工作存在管理不到位的问题。" for i in range(1, 21)]
+    text = "三、存在问题\n" + "\n".join(points) + "\n四、改进措施\n" + long_measure + "\n"
+    rep = report("many_2024", text, [*(item(text, "problem", q, "三、存在问题") for q in points),
+                                     item(text, "measure", long_measure, "四、改进措施")])
+    d = digest([rep])
+    linked = [p for p in d.problems if p.measures]
+    assert len(linked) >= 10, "the one measure addresses the problems it names"
+    write_digest(d, tmp_path / "d.json")
+    raw = (tmp_path / "d.json").read_text(encoding="utf-8")
+    # the measure's own entry (text, quote) and its report card: not once more per linked problem
+    assert raw.count("加强管理、完善制度、" * 300) <= 3
+    assert all(set(l.model_dump()) == {"measure_id", "score", "reason"} for p in linked for l in p.measures)
+
+
 def test_markdown_output_cites_quotes_and_escapes(tmp_path):
     out = tmp_path / "d.md"
     write_digest(digest([report_a(), report_b(), report_x()]), out)

@@ -139,3 +139,23 @@ def test_a_cancelled_request_is_cancelled_not_reported_as_a_timeout():
 
     with LocalServer(slow) as srv:
         asyncio.run(main())
+
+
+def test_digest_llm_client_has_the_deadline_and_the_size_cap_too():
+    """`digest --llm` asks through a blocking client: a trickled answer ends at the deadline (not
+    byte by byte forever) and an oversized one is refused."""
+    from llm_extract.llm.http_client import build_sync_client
+
+    lib = _http_library()
+    with LocalServer(_trickled_body) as srv:
+        client = build_sync_client(lib, deadline=1.0, max_bytes=10_000, timeout=lib.Timeout(1.0))
+        t0 = time.monotonic()
+        with pytest.raises(lib.ReadTimeout):
+            client.post(srv.base_url + "/chat/completions", json={})
+        assert time.monotonic() - t0 < 3.0 and not srv.finished.is_set()
+        client.close()
+    with LocalServer(_huge(False)) as srv:
+        client = build_sync_client(lib, deadline=5.0, max_bytes=1000)
+        with pytest.raises(ResponseTooLarge):
+            client.post(srv.base_url + "/chat/completions", json={})
+        client.close()

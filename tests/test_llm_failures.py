@@ -152,3 +152,41 @@ def test_partial_document_is_redone_while_finished_ones_are_skipped(tmp_path, en
     assert second.exit_code == 0, second.output
     assert asked == 1  # only the failed call; the finished documents were skipped
     assert (out / f"{victim.stem}.json").exists()
+
+
+def test_an_unexpected_error_in_one_call_makes_the_document_partial_and_is_named(monkeypatch):
+    """A bug or an error the client lets through fails its call only, and is named by its type."""
+    import asyncio
+
+    from llm_extract.backends.base import PartialExtraction
+    from llm_extract.backends.openai_backend import OpenAIBackend
+    from llm_extract.document import Document
+    from llm_extract.pipeline import aextract_document
+    from llm_extract.llm.settings import LLMSettings
+
+    text = "".join(f"{n}、存在问题\n一是第{n}项工作推进缓慢，资金使用效率不高。\n\n" for n in range(1, 40))
+    doc = Document.from_text(text, doc_id="many")
+    real = OpenAIBackend._scrubbed
+    seen = []
+
+    def flaky_scrub(self, out, *args):
+        seen.append(1)
+        if len(seen) == 2:
+            raise KeyError("items")
+        return real(self, out, *args)
+
+    monkeypatch.setattr(OpenAIBackend, "_scrubbed", flaky_scrub)
+    with MockOpenAIServer() as srv:
+        b = OpenAIBackend.from_settings(LLMSettings(base_url=srv.base_url, api_key="k", no_cache=True,
+                                                    max_chunk_tokens=100, max_retries=0))
+
+        async def main():
+            try:
+                return await aextract_document(doc, b)
+            finally:
+                await b.aclose()
+
+        with pytest.raises(PartialExtraction) as e:
+            asyncio.run(main())
+    assert e.value.failed == 1 and e.value.calls == len(seen) > 2
+    assert "last error: KeyError: 'items'" in str(e.value)

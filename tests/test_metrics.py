@@ -426,6 +426,16 @@ def test_rules_backend_meets_the_fixture_suite_floors():
     assert r.exit_code == 0, r.output
 
 
+def test_rules_backend_meets_the_generality_suite_floors():
+    """Reports of other sectors and templates (project-level, third-party, township, PDF text,
+    space-aligned and merged-cell tables): evals/generality_rules.toml must pass."""
+    suite, root = load_suite(ROOT / "evals" / "generality_rules.toml")
+    assert (root / suite.gold).resolve() == (ROOT / "fixtures" / "generality" / "gold").resolve()
+    assert suite.backend == "rules" and suite.thresholds["macro_span_f1"] >= 0.95
+    r = invoke("--suite", ROOT / "evals" / "generality_rules.toml", "--no-docs")
+    assert r.exit_code == 0, r.output
+
+
 def test_rules_backend_meets_the_generality_link_and_theme_floors():
     """The digest's links (and themes) on reports from other sectors and templates."""
     r = invoke("--suite", ROOT / "evals" / "generality_links.toml", "--no-docs")

@@ -42,6 +42,18 @@ def test_points_after_a_leadin_are_sent_until_the_list_ends():
     assert "（3）这一行不是上面的指标" not in sent  # the list ended at the unmarked paragraph
 
 
+def test_points_after_a_paragraph_titled_as_goals_are_sent():
+    text = ("一、部门基本情况\n"
+            "（一）部门职能。负责全镇农业农村工作。\n"
+            "（二）年度绩效目标。围绕乡村振兴，确定以下任务。\n"
+            "1.完成高标准农田建设1.2万亩。\n"
+            "2.新建村级综合服务站3个。\n"
+            "（三）人员情况。在编人员23人。\n")
+    sent = _sent(text)
+    assert "1.完成高标准农田建设1.2万亩。" in sent and "2.新建村级综合服务站3个。" in sent
+    assert "在编人员23人" not in sent and "负责全镇农业农村工作" not in sent
+
+
 def test_budget_figures_stay_out_but_a_problem_in_the_budget_section_is_sent():
     sent = _sent(REPORT)
     assert "年初预算数为3265.10万元" not in sent

@@ -541,3 +541,34 @@ def test_framing_sentences_are_not_items():
         "achievement": ["对照年初设定的22项指标，全年有20项指标完成或超额完成。", "1.新增耕地1260亩。", "2.完成村庄规划编制36个。"],
         "measure": ["（一）加快村庄规划编制。"],
     }
+
+
+def test_results_use_section_plans_and_the_evaluations_own_process():
+    text = (
+        "四、组织实施\n"
+        "（五）群众参与和信息公开。项目实施前召开村民代表会议87场，聘请群众监督员58名。\n"
+        "七、自评结论\n"
+        "本次自评采取单位自评与领导小组复核相结合的方式进行。自评得分95.5分。\n"
+        "八、自评结果应用\n"
+        "我局将及时在门户网站公开本次自评报告，接受社会监督。自评结果将作为下年度预算安排的重要依据；"
+        "对自评发现的问题建立整改台账，逐项明确完成时限。\n"
+        "注：满意度由第三方调查；助餐点日均就餐人数按全年服务人次计算。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats == {
+        "achievement": ["（五）群众参与和信息公开。项目实施前召开村民代表会议87场，聘请群众监督员58名。"],
+        "measure": ["自评结果将作为下年度预算安排的重要依据；对自评发现的问题建立整改台账，逐项明确完成时限。"],
+    }
+
+
+def test_run_in_points_across_pdf_hard_wraps_split_at_markers_only():
+    text = (
+        "六、下步打算\n下一步，我局将重点做好以下工作：一是加快项目建设进度，确保年\n底前全部完工；二是强化资金监"
+        "管，严格执行国库集中支付制度；三\n是做好工程运行管护，落实管护经费和人员。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats == {"measure": [
+        "一是加快项目建设进度，确保年\n底前全部完工；",  # a visual line break inside a point does not cut it
+        "二是强化资金监管，严格执行国库集中支付制度；",
+        "三\n是做好工程运行管护，落实管护经费和人员。",  # nor does one inside its marker
+    ]}

@@ -132,3 +132,18 @@ def test_secrets_echoed_by_the_server_reach_no_output_stream_file_or_cache(tmp_p
     # the echoed key cannot be grounded: it is kept, masked, only among the ungrounded items
     rep = json.loads((out / "乙.json").read_text(encoding="utf-8"))
     assert any("***" in u["quote"] for u in rep["ungrounded"])
+
+
+def test_report_text_that_happens_to_match_a_credential_is_not_masked(tmp_path, env):
+    """A short proxy password like '2024' masks the server's echo, but the report's own '2024'
+    quoted by the model is source text, not an echo: the item is kept whole."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "r.txt").write_text(TEXT.replace("二是信息化", "二是2024年信息化"), encoding="utf-8")
+    answer = [{"category": i["category"], "quote": i["quote"].replace("二是信息化", "二是2024年信息化")} for i in ITEMS]
+    with MockOpenAIServer(responder=lambda body: {"items": answer}) as srv:
+        env.setenv("OPENAI_BASE_URL", srv.base_url.replace("http://", "http://proxy:2024@"))
+        res = CliRunner().invoke(app, ["extract", str(inp), "-o", str(tmp_path / "out"), "--backend", "openai"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "out" / "r.json").read_text(encoding="utf-8"))
+    assert [p["quote"] for p in rep["problems"]][1] == "二是2024年信息化建设滞后，资源利用率低。"

@@ -156,7 +156,10 @@ class OpenAIBackend:
             done.stats.seconds = round(time.perf_counter() - t0, 3)
             done.grounded = self.layout_items(doc, structure)
             return done
-        chunks = self.chunks_for(doc, structure)
+        # Token counting (tiktoken) is most of the CPU a document costs here, and it releases the
+        # GIL: in a thread it runs beside the event loop, which meanwhile keeps other documents'
+        # requests going (with many documents in flight, on the loop it delayed them all).
+        chunks = await asyncio.to_thread(self.chunks_for, doc, structure)
         stats = Stats(chars=len(doc.text), chunks=len(chunks))
         jobs = self.plan.requests(chunks, keyed=self.cache is not None)
         results = await asyncio.gather(*(self._extract_chunk(j, stats) for j in jobs), return_exceptions=True)
@@ -177,13 +180,18 @@ class OpenAIBackend:
             stats.cost = round(self.price.cost(stats.prompt_tokens, stats.completion_tokens,
                                                cached_tokens=stats.cached_tokens), 6)
         if jobs and len(failures) == len(jobs):
-            raise BackendError(f"all {len(jobs)} model calls failed; last error: {self.redact(str(failures[-1]))}")
+            raise BackendError(f"all {len(jobs)} model calls failed; last error: {self._failure_text(failures[-1])}")
         if not failures:
             self._remember_document(doc_key, items, chunks=len(chunks), calls=len(jobs), chars=len(doc.text))
         stats.seconds = round(time.perf_counter() - t0, 3)
         return BackendResult(items=items, grounded=self.layout_items(doc, structure), stats=stats,
                              calls=len(jobs), failed_calls=len(failures),
-                             last_error=self.redact(str(failures[-1])) if failures else None)
+                             last_error=self._failure_text(failures[-1]) if failures else None)
+
+    def _failure_text(self, e: BaseException) -> str:
+        """Why a call failed, fit to show: our own failures say it in words; anything else (a bug,
+        an error the client let through) is named by its type too."""
+        return self.redact(str(e) if isinstance(e, _CallFailed) else describe_error(e))
 
     # -- whole-document cache entries -------------------------------------------------------------
     # A document whose every call succeeded is also cached as a whole, keyed on its text and the
@@ -255,7 +263,7 @@ class OpenAIBackend:
         try:
             for _ask in range(self.settings.reasks + 1):
                 try:
-                    out = self._scrubbed(await self._request(convo, usage, stats))
+                    out = self._scrubbed(await self._request(convo, usage, stats), job.chunk.text)
                 except _SchemaFailure as e:
                     last = e
                     convo = convo + self._reask(e)
@@ -274,12 +282,16 @@ class OpenAIBackend:
             stats.cached_tokens += usage.cached
         raise _CallFailed(f"output failed schema validation after {self.settings.reasks + 1} tries: {last}")
 
-    def _scrubbed(self, out: Extraction) -> Extraction:
+    def _scrubbed(self, out: Extraction, excerpt: str) -> Extraction:
         """The answer with any secret the model echoed masked, before it is used or cached (such a
-        quote then no longer matches the source, and grounding drops it)."""
-        data = out.model_dump()
-        clean = self.redact.scrub(data)
-        return out if clean == data else Extraction.model_validate(clean)
+        quote then no longer matches the source, and grounding drops it). A quote found verbatim in
+        the excerpt is the report's own text, not an echo, and is kept as it is."""
+        items, changed = [], False
+        for it in out.items:
+            quote = it.quote if it.quote in excerpt else self.redact(it.quote)
+            changed |= quote != it.quote
+            items.append(it if quote == it.quote else it.model_copy(update={"quote": quote}))
+        return Extraction(items=items) if changed else out
 
     def _reask(self, e: _SchemaFailure) -> list[dict[str, str]]:
         msgs = []

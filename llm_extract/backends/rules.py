@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+
 from ..document import Document
 from ..rules.paragraphs import paragraph_items
 from ..rules.table_items import table_items
@@ -19,14 +21,24 @@ def item_text(quote: str, limit: int = 120) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _items(text: str, spans, where: str) -> list[Item]:
+#: Items are validated in one pydantic-core call per document (or table): cheaper than one
+#: Item(...) call each, and far cheaper than model_construct's Python path.
+_ITEM_LIST: TypeAdapter[list[Item]] = TypeAdapter(list[Item])
+
+
+def _rows(text: str, spans, where: str) -> list[dict]:
+    """Item fields of each (start, end, category) span, cut from the source itself: offsets exact
+    by construction (the pipeline re-checks)."""
     out = []
     for s, e, cat in spans:
         q = text[s:e]
-        # cut from the source itself: offsets exact by construction (the pipeline re-checks);
-        # validating is cheap here (pydantic-core), cheaper than model_construct's Python path
-        out.append(Item(category=cat, text=item_text(q), quote=q, start=s, end=e, section=where, alignment="exact"))
+        out.append({"category": cat, "text": item_text(q), "quote": q, "start": s, "end": e, "section": where,
+                    "alignment": "exact"})
     return out
+
+
+def _items(text: str, spans, where: str) -> list[Item]:
+    return _ITEM_LIST.validate_python(_rows(text, spans, where))
 
 
 def table_block_items(text: str, block: Block, structure: Structure) -> list[Item]:
@@ -34,9 +46,13 @@ def table_block_items(text: str, block: Block, structure: Structure) -> list[Ite
     their section is the heading path plus the table's own title line."""
     if block.table is None:
         return []
-    title = table_title(text, block.start)
-    where = " > ".join(p for p in (structure.sections[block.section].path_str, title) if p)
-    return _items(text, table_items(text, block.table).items, where)
+    return _items(text, *_table_spans(text, block, structure.sections[block.section].path_str))
+
+
+def _table_spans(text: str, block: Block, path: str) -> tuple[list, str]:
+    """A table block's item spans, and its section: the heading path plus the table's title."""
+    assert block.table is not None
+    return table_items(text, block.table).items, " > ".join(p for p in (path, table_title(text, block.start)) if p)
 
 
 def around_holes(text: str, spans, holes: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
@@ -91,21 +107,23 @@ class RulesBackend(SyncBackend):
 
     def extract(self, doc: Document, structure: Structure) -> BackendResult:
         text = doc.text
-        raw: list[Item] = []
+        rows: list[dict] = []
         ctx: dict = {}
         current = -1
+        path = ""
         for block in structure.blocks:
             section = structure.sections[block.section]
             if block.section != current:
                 ctx, current = _carried_label(ctx, structure, section), block.section
+                path = section.path_str
             if block.kind == "para":
                 spans = paragraph_items(text, block, section, ctx)
                 if block.holes:
                     spans = around_holes(text, spans, block.holes)
-                if section.heading_end and not ctx.get("seen_para"):
+                if section.own_kind == "problems" and not ctx.get("seen_para"):
                     spans = _with_problem_heading(text, list(spans), block, section)
                 ctx["seen_para"] = True
-                raw.extend(_items(text, spans, section.path_str))
-            elif block.kind == "table":
-                raw.extend(table_block_items(text, block, structure))
-        return BackendResult(grounded=raw)
+                rows.extend(_rows(text, spans, path))
+            elif block.kind == "table" and block.table is not None:
+                rows.extend(_rows(text, *_table_spans(text, block, path)))
+        return BackendResult(grounded=_ITEM_LIST.validate_python(rows))

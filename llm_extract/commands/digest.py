@@ -166,7 +166,7 @@ def _chat_model(model: Optional[str], base_url: Optional[str], config: Optional[
         _fail("--llm needs a model endpoint: set OPENAI_API_KEY and/or OPENAI_BASE_URL (or use --config)", 2)
     from langchain_openai import ChatOpenAI
 
-    from ..llm.client import build_chat_model
+    from ..llm.client import build_chat_model, build_sync_http_client
 
-    chat = build_chat_model(s, chat_class=ChatOpenAI, max_retries=s.max_retries)
+    chat = build_chat_model(s, chat_class=ChatOpenAI, max_retries=s.max_retries, http_client=build_sync_http_client(s))
     return _SafeChat(chat, s.resolved_method(), Redactor.for_settings(s))

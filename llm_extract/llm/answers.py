@@ -4,9 +4,10 @@ and with the category structure gives them.
 Per answer, in reading order: each quote is placed inside the parts of the chunk that were sent
 (grounding.Grounder.place), a quote across the "……" omission line piece by piece; a point whose
 marker or heading phrase the model left off is extended back to it, and one cut off mid-clause
-on to its sentence end; an answer running a problem
-into the measure after it is cut at that boundary; and strong structure corrects the category
-(arbitration). Items that cannot be placed go on without offsets, for grounding to report.
+on to its sentence end; an answer running one item into the next (a problem into its measure,
+most often) is cut at the label, turn or heading between them; and strong structure corrects the
+category (arbitration). Items that cannot be placed go on without offsets, for grounding to
+report. With several passes, `reconcile` settles two passes' conflicting readings of one span.
 """
 
 from __future__ import annotations
@@ -56,9 +57,8 @@ class AnswerReader:
                 pieces = self.arbiter.split_points(start, end)
                 if len(pieces) > 1:
                     _bump(stats, "split_merged")
-                for k, (s, e) in enumerate(pieces):
-                    model_cat = it.category if k == 0 else "measure"  # what follows the boundary
-                    cat, corrected = self.arbiter.category(s, e, model_cat)
+                for s, e, announced in pieces:
+                    cat, corrected = self.arbiter.category(s, e, announced or it.category)
                     if corrected:
                         _bump(stats, "recategorised")
                     quote = self.text[s:e]

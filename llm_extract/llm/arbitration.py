@@ -5,15 +5,19 @@ digest). Some structure is strong evidence and overrides the model:
 
 - a table column: a 年度指标值/预期目标 cell is a goal, a 实际完成值/实际完成情况 cell an
   achievement (the layout reader's column reading);
-- an explicit label: 问题： / 原因： / 扣分原因： make what follows a problem, 整改措施： /
-  改进措施： / 下一步打算： a measure — to the end of its paragraph, or, for a label that ends
-  its paragraph (a lead-in), over the points after it up to the next heading;
-- a 扣分原因 list: the points under a heading naming 扣分 are problems;
+- an explicit label, the same ones the rules backend reads (rules.cues.explicit_label): 问题： /
+  原因： / 扣分原因： make what follows a problem, 整改措施： / 整改建议： / 下一步打算： a measure,
+  年度目标： a goal, 整改成效： / 完成情况： an achievement — to the end of its paragraph, or, for a
+  label that ends its paragraph or is a heading line (a lead-in), over the points after it up to
+  the next heading;
+- a 扣分原因 list: the points under a heading naming 扣分 (and no remedy) are problems, and so
+  is an item opening "扣分原因主要是……" / "扣分主要集中在……";
 - an item that opens with "下一步，" / "下一步将" is a measure: the phrase is its own label.
 
 Section headings alone are weak evidence (sections mix categories), so there the model's
-category stands. An answer that runs a problem into the measure after it, across a measure
-label or a heading, is split there first (`split_points`).
+category stands. An answer that runs one item into the next, across a label, a "下一步，" turn
+or a heading (a problem into the measure after it, most often), is split there first
+(`split_points`), each piece taking the category its boundary announces.
 """
 
 from __future__ import annotations
@@ -24,24 +28,22 @@ from typing import TYPE_CHECKING, Optional
 
 from ..categories import KIND_CATEGORY as _KIND_CATEGORY
 from ..headings import match_marker
+from ..rules.cues import explicit_label
 from ..rules.table_items import table_items
+from ..structure import sentence_spans
 
 if TYPE_CHECKING:
     from ..structure import Structure
 
-#: Labels that open a run of problems / measures. Each must stand at the start of a sentence,
-#: line or point (_AT_START) and end in a colon.
-_PROBLEM_LABEL = re.compile(
-    r"(?:存在的?|主要)?(?:问题|不足|短板)(?:及(?:其)?原因)?[:：]|(?:原因分析|原因|扣分原因|扣分情况|偏差原因)[:：]"
-)
-_MEASURE_LABEL = re.compile(
-    r"(?:整改|改进|下一步|下步|应对)?(?:措施|对策|举措)[:：]|(?:整改|改进|有关|意见|工作)?建议[:：]"
-    r"|下一?步(?:工作)?(?:打算|计划|安排|方向)?[:：]"
-)
 #: Where a merged answer turns from a problem to a measure without a colon ("……。下一步，将……").
 _MEASURE_TURN = re.compile(r"下一?步[，,]|下一步(?:我|将|要|拟)")
 _AT_START = re.compile(r"(?:^|[\n。；;！？!?]|[（(]?[0-9一二三四五六七八九十]{1,2}[)）、.．]|[①-⑳])[ \t\u3000]*$")
+#: A heading naming deductions: what stands under it is a problem — unless it names remedies too.
+#: (Not 原因: "存在的问题及原因分析" sections hold results and plans as well.)
 _DEDUCTION = re.compile(r"扣分")
+_REMEDY_TOO = re.compile(r"措施|建议|整改|改进|计划|打算|对策")
+#: An item that opens by stating deductions ("扣分原因主要是……", "扣分主要集中在……").
+_DEDUCTION_OPENER = re.compile(r"(?:主要)?扣分(?:原因|项|指标|情况|主要|集中)")
 #: How far before a span a table cell it overlaps may start (a goal quote starting at its name cell).
 _CELL_REACH = 600
 
@@ -65,23 +67,28 @@ class Arbiter:
     # -- evidence ----------------------------------------------------------------------------
 
     def _find_labels(self) -> list[tuple[int, int, str, int]]:
-        """(start, end, category, end of scope) of every label. A label inside a paragraph governs
-        the rest of that paragraph ("（3）……。整改措施：……；……" — the next point is not its
-        business); a label that ends its paragraph is a lead-in and governs the points after it,
-        up to the next heading."""
-        blocks = self.st.blocks
-        out = []
-        for rx, cat in ((_PROBLEM_LABEL, "problem"), (_MEASURE_LABEL, "measure")):
-            for m in rx.finditer(self.text):
-                if not _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
+        """(start, end, category, end of scope) of every explicit label opening a sentence, a point
+        or a heading line — the labels the rules backend reads (rules.cues.explicit_label). A label
+        inside a paragraph governs the rest of that paragraph ("（3）……。整改措施：……；……" — the
+        next point is not its business); a label that ends its paragraph or is a heading line is
+        a lead-in and governs the points after it, up to the next heading."""
+        text, out = self.text, []
+        for b in self.st.blocks:
+            if b.kind == "table":
+                continue
+            for s, e in sentence_spans(text, b.start, b.end):
+                mk = match_marker(text[s:e])
+                ls = s + (mk.length if mk is not None else 0)
+                cat = explicit_label(text[ls:e])
+                if cat is None:
                     continue
-                k = bisect.bisect_right(self._block_starts, m.start()) - 1
-                inside = k >= 0 and blocks[k].end > m.start() and blocks[k].kind != "heading"
-                scope = blocks[k].end if inside else m.end()
-                if not self.text[m.end():scope].strip():  # a lead-in: up to the next heading
-                    h = bisect.bisect_right(self._head_starts, m.end())
-                    scope = self._heads[h][0] if h < len(self._heads) else len(self.text)
-                out.append((m.start(), m.end(), cat, scope))
+                colons = [i for i in (text.find("：", ls, e), text.find(":", ls, e)) if i >= 0]
+                le = min(colons) + 1
+                scope = b.end if b.kind != "heading" else le
+                if not text[le:scope].strip():  # a lead-in: up to the next heading
+                    h = bisect.bisect_right(self._head_starts, le)
+                    scope = self._heads[h][0] if h < len(self._heads) else len(text)
+                out.append((ls, le, cat, scope))
         return sorted(out)
 
     def _label_before(self, pos: int) -> Optional[str]:
@@ -103,7 +110,7 @@ class Arbiter:
         return None
 
     def _under_deductions(self, pos: int) -> bool:
-        """Whether `pos` lies in a section (or under a heading) naming 扣分."""
+        """Whether `pos` lies in a section (or under a heading) naming 扣分 and no remedies."""
         k = bisect.bisect_right(self._block_starts, pos) - 1
         if k < 0:
             return False
@@ -111,7 +118,7 @@ class Arbiter:
         b = self.st.blocks[k]
         sec = secs[b.section] if 0 <= b.section < len(secs) else None
         while sec is not None and sec.parent is not None:
-            if _DEDUCTION.search(sec.title):
+            if _DEDUCTION.search(sec.title) and not _REMEDY_TOO.search(sec.title):
                 return True
             sec = secs[sec.parent]
         return False
@@ -126,7 +133,7 @@ class Arbiter:
             return label
         if _opens_with_turn(self.text, start, end):
             return "measure"  # "下一步，我局将……": the item announces itself
-        if self._under_deductions(start):
+        if self._under_deductions(start) or _DEDUCTION_OPENER.match(_body(self.text, start, end)):
             return "problem"
         return None
 
@@ -150,45 +157,50 @@ class Arbiter:
 
     # -- merged answers ----------------------------------------------------------------------
 
-    def split_points(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Where a span runs across a measure label, a "下一步，" turn or a heading, its pieces
-        (the heading line itself left out); else [(start, end)]."""
-        cuts: list[tuple[int, int]] = []  # (end of one piece, start of the next)
+    def split_points(self, start: int, end: int) -> list[tuple[int, int, Optional[str]]]:
+        """Where a span runs across a label (整改措施：, 问题：…), a "下一步，" turn or a heading, its
+        pieces (the heading line itself left out), each with the category its boundary announces
+        (None for the first piece, and after a heading with no kind); else [(start, end, None)]."""
+        cuts: list[tuple[int, int, Optional[str]]] = []  # (end of one piece, start of the next, its category)
         i = bisect.bisect_right(self._label_starts, start)
         while i < len(self._labels) and self._labels[i][0] < end:
             s, _, cat, _ = self._labels[i]
-            if cat == "measure":
-                cuts.append((s, s))
+            cuts.append((s, s, cat))
             i += 1
         for m in _MEASURE_TURN.finditer(self.text, start + 1, end):
             if _AT_START.search(self.text[max(0, m.start() - 8):m.start()]):
-                cuts.append((m.start(), m.start()))
+                cuts.append((m.start(), m.start(), "measure"))
         # a heading inside the span (not at its start: that is the point's own heading phrase)
         h = bisect.bisect_right(self._head_starts, start)
         while h < len(self._heads) and self._heads[h][0] < end:
             hs, he = self._heads[h]
-            cuts.append((hs, he))
+            cuts.append((hs, he, self.section_category(he)))
             h += 1
         if not cuts:
-            return [(start, end)]
-        out, at = [], start
-        for a, b in sorted(set(cuts)):
+            return [(start, end, None)]
+        out: list[tuple[int, int, Optional[str]]] = []
+        at, cat = start, None
+        for a, b, nxt in sorted(set(cuts), key=lambda c: (c[0], c[1])):
             if a > at:
-                out.append((at, a))
-            at = max(at, b)
+                out.append((at, a, cat))
+            if b >= at:
+                at, cat = max(at, b), nxt
         if end > at:
-            out.append((at, end))
-        return [(s, e) for s, e in (_trim(self.text, s, e) for s, e in out) if e - s >= 4]
+            out.append((at, end, cat))
+        pieces = [(*_trim(self.text, s, e), c) for s, e, c in out]
+        return [(s, e, c) for s, e, c in pieces if e - s >= 4]
+
+
+def _body(text: str, start: int, end: int) -> str:
+    """The span's opening words without its enumeration marker."""
+    head = text[start:min(end, start + 24)].lstrip()
+    mk = match_marker(head)
+    return head[mk.length:] if mk is not None else head
 
 
 def _opens_with_turn(text: str, start: int, end: int) -> bool:
     """Whether the span opens (after its marker) with "下一步，" / "下一步将" / "下步，"."""
-    head = text[start:min(end, start + 16)].lstrip()
-    mk = match_marker(head)
-    if mk is not None:
-        head = head[mk.length:]
-    m = _MEASURE_TURN.match(head)
-    return m is not None
+    return _MEASURE_TURN.match(_body(text, start, end)) is not None
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:

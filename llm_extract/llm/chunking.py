@@ -83,17 +83,22 @@ class _Piece:
 def routed_blocks(structure: "Structure", route: str = "relevant") -> list[bool]:
     """`is_routed` for every block of `structure`, plus one rule that needs the blocks before: in a
     section routing would skip, the enumerated points after a sent lead-in ("年度绩效目标如下：")
-    are sent too, until a block that is no such point."""
+    or a paragraph titled as content ("2.2024年度部门整体绩效目标。…") are sent too, until a
+    block that is no such point."""
     out: list[bool] = []
     follow = -1  # section whose lead-in was sent
+    lead_style = None  # marker style of that lead-in: a point of the same style is its sibling
     for b in structure.blocks:
         sent = is_routed(b, structure, route)
-        if not sent and follow == b.section and b.kind == "para" and b.marker is not None:
+        point = b.kind == "para" and b.marker is not None
+        if not sent and follow == b.section and point and b.marker.style != lead_style \
+                and getattr(b, "title_kind", None) not in SKIP_KINDS:
             sent = True
-        elif b.kind != "para" or b.marker is None:
+        elif not point or b.marker.style == lead_style:
             follow = -1
-        if sent and b.kind == "para" and _skipped_kind(b, structure) and is_leadin(structure.text[b.start:b.end]):
-            follow = b.section
+        if sent and b.kind == "para" and _skipped_kind(b, structure) and (
+                getattr(b, "title_kind", None) in CONTENT_KINDS or is_leadin(structure.text[b.start:b.end])):
+            follow, lead_style = b.section, (b.marker.style if b.marker is not None else None)
         out.append(sent)
     return out
 

@@ -39,7 +39,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from .http_client import AnswerError, build_async_client
+from .http_client import AnswerError, build_async_client, build_sync_client
 
 if TYPE_CHECKING:
     from .settings import LLMSettings
@@ -63,6 +63,17 @@ def build_http_client(settings: "LLMSettings") -> Any:
         limits=http.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
         verify=ssl_context(),
     )
+
+
+def build_sync_http_client(settings: "LLMSettings") -> Any:
+    """The blocking HTTP client of `digest --llm`: the same whole-request deadline and answer cap
+    as the extract backend's (one question at a time, so no pool to size)."""
+    from .transport import http_library, ssl_context
+
+    s = settings
+    http = http_library()
+    return build_sync_client(http, deadline=s.timeout, max_bytes=s.max_response_bytes(),
+                             timeout=http.Timeout(s.timeout, connect=min(s.timeout, 10.0)), verify=ssl_context())
 
 
 def build_chat_model(settings: "LLMSettings", *, chat_class: Optional[type] = None, **client: Any) -> Any:

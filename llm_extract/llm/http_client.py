@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from typing import Any, Awaitable, Callable, Optional
 
 import openai
@@ -150,6 +151,39 @@ def build_async_client(lib: Any, *, deadline: float, max_bytes: int, **kwargs: A
             return response
 
     return LimitedAsyncClient(**kwargs)
+
+
+def build_sync_client(lib: Any, *, deadline: float, max_bytes: int, **kwargs: Any) -> Any:
+    """The blocking counterpart of `build_async_client` (for `digest --llm`, which asks its few
+    questions one at a time): the same size cap and JSON check, and the same whole-request
+    deadline, checked as each piece of the answer arrives (a stalled read still ends at the
+    per-read timeout), so a trickling server cannot hold a call past `deadline`."""
+
+    class LimitedClient(lib.Client):
+        def send(self, request: Any, *, stream: bool = False, **kw: Any) -> Any:
+            if stream:
+                return super().send(request, stream=True, **kw)
+            ends = time.monotonic() + deadline
+            response = super().send(request, stream=True, **kw)
+            try:
+                if int(response.headers.get("content-length") or 0) > max_bytes:
+                    raise ResponseTooLarge(max_bytes, request, int(response.headers["content-length"]))
+                parts, seen = [], 0
+                for part in response.iter_bytes():
+                    seen += len(part)
+                    if seen > max_bytes:
+                        raise ResponseTooLarge(max_bytes, request)
+                    if time.monotonic() > ends:
+                        raise lib.ReadTimeout(f"no complete answer within {deadline:g} s", request=request)
+                    parts.append(part)
+                response._content = b"".join(parts)
+            finally:
+                response.close()
+            if 200 <= response.status_code < 300:
+                check_json_body(response._content, request)
+            return response
+
+    return LimitedClient(**kwargs)
 
 
 async def _read(response: Any, max_bytes: int, request: Any) -> bytes:

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 MASK = "***"
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]{6,}")
-_BEARER = re.compile(r"\b((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=\-]+", re.I)
+_BEARER = re.compile(r"\b(Bearer\s+|Authorization:\s*Basic\s+)[A-Za-z0-9._~+/=\-]+", re.I)
 #: scheme://user:password@ — the credentials part of any URL in a message
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@", re.I)
 _SECRET_PARAM = re.compile(r"([?&](?:api[-_]?key|key|token|access[-_]?token|secret|sig|signature|password)=)[^&#\s]+",

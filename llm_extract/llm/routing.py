@@ -20,6 +20,7 @@ from ..rules.cues import (
     HAS_FIGURE,
     PROCESS_SENTENCE,
     RESULT_WORDS,
+    TARGET_OP,
     is_budget_statement,
     is_strong_measure,
     is_strong_problem,
@@ -27,14 +28,14 @@ from ..rules.cues import (
 from ..rules.table_items import _NOT_ITEM as NOT_AN_ITEM  # "达标", "超额完成": the reader's own list
 from ..rules.table_items import table_items
 from ..structure import sentence_spans
-from ..tables import Table, cell_key
+from ..tables import Table, cell_key, cell_value
 from ..textview import is_content_char
 
-#: A target stated for the year: an indicator value with its comparator, or a goal word.
+#: A target stated for the year: a goal phrase, or an indicator value with its comparator (the
+#: rules' TARGET_OP); GOAL_CUE ("年底前", "力争") is tested beside it.
 TARGET_CUE = re.compile(
-    r"(?:绩效|年度|总体|工作|预期)目标(?:任务)?(?:是|为|如下|[：:。])"
-    r"|[≥≤＞＜>]\s*\d|不低于|不少于|不超过|不高于|力争|确保[^。；]{0,20}(?:达到|完成)"
-    r"|达到[^。；]{0,16}以上|控制在[^。；]{0,16}(?:以内|以下)"
+    r"(?:绩效|年度|总体|工作|预期)目标(?:任务)?(?:是|为|如下|[：:。])|确保[^。；]{0,20}(?:达到|完成)|"
+    + TARGET_OP.pattern
 )
 #: Words that make a figure a result of the year rather than a count of staff or offices.
 _RESULT = re.compile(RESULT_WORDS.pattern + r"|全年|累计|共计|年内|提升|率达|达到|下浮|审减")
@@ -81,9 +82,9 @@ _CLAUSE = re.compile(r"[^，,；;。]+")
 
 def reader_skips_judgement(text: str, table: Table) -> bool:
     """Whether the layout reader leaves words of a judgement cell (偏差原因 / 扣分原因 / 备注)
-    unread: a clause it could call neither a shortfall nor a remedy ("上级资金下达较晚，下一步将
-    ……" — the first clause has no shortfall word it knows). "达标", "超额完成" are read as no
-    item. Such a table goes to the model, so no item in it is lost."""
+    unread: a clause it could call neither a shortfall nor a remedy ("资金到位晚，下一步将……" — a
+    short first clause with no shortfall word it knows). "达标", "超额完成" are read as no item.
+    Such a table goes to the model, so no item in it is lost."""
     r = table_items(text, table)
     covered = sorted((s, e) for s, e, _ in r.items)
     for ind in r.indicators:
@@ -91,7 +92,7 @@ def reader_skips_judgement(text: str, table: Table) -> bool:
             continue  # a note repeating the indicator's name says nothing
         for row in table.rows:
             for cell in row.cells:
-                if not (ind.start <= cell.start < ind.end) or " ".join(cell.text.split()) != ind.note:
+                if not (ind.start <= cell.start < ind.end) or cell_value(cell.text) != ind.note:
                     continue
                 read = [(s, e) for s, e in covered if s < cell.end and e > cell.start]
                 for m in _CLAUSE.finditer(text, cell.start, cell.end):
@@ -100,4 +101,5 @@ def reader_skips_judgement(text: str, table: Table) -> bool:
                             and not any(s <= i < e for i in content for s, e in read):
                         return True
     return False
+
 

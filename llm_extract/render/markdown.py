@@ -110,7 +110,7 @@ def _render(d: Digest, L: _Lines) -> None:
                 if not p.measures:
                     L.append("  - ✗ **no measure addresses this problem**")
                 for l in p.measures:
-                    L.append(f"  - → {esc(l.text)} ({esc(l.measure_id)}; {l.reason})")
+                    L.append(f"  - → {esc(d.entry(l.measure_id).text)} ({esc(l.measure_id)}; {l.reason})")
             L.append("")
 
         un = d.unaddressed()

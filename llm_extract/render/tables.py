@@ -39,7 +39,7 @@ def _links(d: Digest) -> tuple[dict[str, list[tuple[str, str]]], list[list[Any]]
         for l in p.measures:
             by_item.setdefault(p.id, []).append((l.measure_id, l.reason))
             by_item.setdefault(l.measure_id, []).append((p.id, l.reason))
-            rows.append([p.doc_id, p.id, l.measure_id, l.reason, l.score, p.theme, p.text, l.text])
+            rows.append([p.doc_id, p.id, l.measure_id, l.reason, l.score, p.theme, p.text, d.entry(l.measure_id).text])
     return by_item, rows
 
 

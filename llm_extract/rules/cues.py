@@ -46,6 +46,7 @@ _MEASURE_AT_START = re.compile(
 _MEASURE_ANYWHERE = re.compile(
     r"下一步[，,]|下一步(?:工作|计划|打算|我)"
     r"|我(?:局|委|单位|中心|院|部门|们|镇|乡|街道|县|区|市|站|所|队|办)(?:将|要|会|拟|计划|准备)"
+    r"|将作为[^。；]{0,30}(?:依据|参考)"
     r"|将(?:进一步|继续|持续|加大|加强|加快|着力|全力|切实|积极|认真|重点|不断|逐步|强化|完善|推进|推动"
     r"|建立|健全|优化|落实|做好|严格|坚持|深化|抓好|提升|提高)"
     r"|拟(?:于|在|对|将|进一步|开展|实施)|计划(?:于|在|对|将|进一步|开展|实施)"
@@ -86,17 +87,22 @@ def is_target_point(body: str) -> bool:
 _CLAUSES = re.compile(r"[，,；;。]")
 
 
+#: What every framing or scoring sentence holds ("以下", "设置", "公开", "分值", "下表"; most sentences
+#: hold none): the framing checks in rules.paragraphs run only after it.
+NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
+
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
 #: carry none, and one scan tells (see has_no_cue).
 _ANY_CUE = re.compile(
-    "|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern, TARGET_OP.pattern])
+    "|".join([_PROBLEM_ANYWHERE.pattern, _MEASURE_ANYWHERE.pattern, GOAL_CUE.pattern, TARGET_OP.pattern,
+              NOT_A_CLAIM_HINT.pattern])
 )
 
 
 def has_no_cue(s: str, body: str) -> bool:
-    """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue,
-    so is_strong_problem(s), has_measure_cue(body), GOAL_CUE.search(s) and is_target_statement(s)
-    are all false."""
+    """True when sentence `s` (`body`: s without its marker) has no problem, measure or goal cue
+    and no framing hint, so is_strong_problem(s), has_measure_cue(body), GOAL_CUE.search(s),
+    is_target_statement(s) and NOT_A_CLAIM_HINT.search(s) are all false."""
     return not (_ANY_CUE.search(s) or _PROBLEM_AT_START.match(s) or _MEASURE_AT_START.match(body))
 
 
@@ -141,7 +147,7 @@ RESULT_WORDS = re.compile(r"较上年|同比|下降|增长|节约|控制率|提�
 #: How the self-evaluation itself was run (boilerplate wherever it appears).
 PROCESS_SENTENCE = re.compile(
     r"开展了?[^。；]{0,12}(?:绩效)?自评|进行了?[^。；]{0,12}(?:绩效)?自评|组织了?[^。；]{0,12}(?:绩效)?自评"
-    r"|自评(?:工作|范围|小组|依据|方案)|评价工作"
+    r"|自评(?:工作|范围|小组|依据|方案)|评价工作|本次(?:自评|评价)|自评采[取用]|评价采[取用]"
 )
 
 

@@ -39,16 +39,19 @@ def _free_units(head: str) -> list[str]:
             out.extend(_UNIT_FREE.findall(run))
     return out
 
-_YEAR_LABEL = re.compile(r"(?:评价年度|评价年份|年度)\s*[：:]\s*(20\d\d)")
+_YEAR_LABEL = re.compile(r"年[度份]\s*[：:]\s*(20\d\d)")  # 评价年度：/评价年份：/年度：, literal-first
 _YEAR_TITLE = re.compile(r"(20\d\d)\s*年度?\s*[\u4e00-\u9fff（）()]{0,40}?(?:整体支出|绩效)")
 _DATE = re.compile(r"(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")
-_DATE_LABEL = re.compile(r"(?:填报日期|报告日期|日期)\s*[：:]\s*(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")
-# Literal-first patterns ("得分…"), so the regex engine can skip ahead instead of trying every position.
+_DATE_LABEL = re.compile(r"日期\s*[：:]\s*(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")  # 填报日期：/报告日期：
+# Each pattern opens with ONE literal ("得分…", "自评…"), so the regex engine jumps from one
+# occurrence to the next; a leading "(?:自评|评价)" makes it try every position (~8x slower).
+_SCORE_NUMBER = r"(\d{1,3}(?:\.\d{1,2})?)"
 _SCORE = (
-    re.compile(r"得分(?:为|是|：|:)?\s*[“\"]?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分"),
-    re.compile(r"(?:自评|评价)总?分(?:数|值)?(?:为|是|：|:)\s*(\d{1,3}(?:\.\d{1,2})?)"),
+    re.compile(r"得分(?:为|是|：|:)?\s*[“\"]?\s*" + _SCORE_NUMBER + r"\s*分"),
+    *(re.compile(lead + r"总?分(?:数|值)?(?:为|是|：|:)\s*" + _SCORE_NUMBER) for lead in ("自评", "评价")),
     # "总自评为95分", "自评总分95分", "综合评分为92.5分"
-    re.compile(r"(?:自评|评分)(?:总分|分数|结果)?(?:为|是|：|:)?\s*[“\"]?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分"),
+    *(re.compile(lead + r"(?:总分|分数|结果)?(?:为|是|：|:)?\s*[“\"]?\s*" + _SCORE_NUMBER + r"\s*分")
+      for lead in ("自评", "评分")),
 )
 _GRADE = re.compile(r"(?:等级|等次|评级|级别)\s*(?:为|是|：|:)?\s*[“\"「]?\s*(优秀|优|良好|良|中等|中|合格|差|不合格)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from ..headings import ENUM_MARK, ENUM_SEPARATORS, match_marker
+from ..headings import ENUM_BREAK, match_marker
 from ..structure import Block, Section, sentence_spans
 from ..textview import trim_spans
 from .cues import (
@@ -14,6 +14,7 @@ from .cues import (
     GOAL_MET,
     is_measure_leadin,
     HAS_FIGURE,
+    NOT_A_CLAIM_HINT,
     PROCESS_SENTENCE,
     SIGNATURE,
     WEAK_PROBLEM,
@@ -40,12 +41,10 @@ _TABLE_POINTER = re.compile(r"(?:详见|见|如)下表|如下表所示|见表\s*
 #: Framing, not a claim: how many indicators were set ("共设置绩效指标22项"), a note on a table's
 #: data source ("注：满意度指标由…"), that the report will be published, a "以下几个方面的工作。" lead-in.
 _FRAMING = re.compile(r"^注[：:]|^[^。；]{0,30}(?:以下|如下)[^。；]{0,12}(?:工作|方面|几点|任务)[。：:]?$")
-_INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+项|指标共\d+项")
+_INDICATOR_COUNT = re.compile(r"(?:设置|设定)[^。；]{0,16}指标[^。；]{0,4}\d+[项个]|指标共\d+[项个]")
 _COUNTS_RESULTS = re.compile(r"完成|实现|达到|未")
 _PUBLISHING = re.compile(r"公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开")
-#: One scan that every framing or scoring sentence passes (most sentences do not): the checks
-#: above run only after it.
-_NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
+
 _PUBLISHING_ONLY = re.compile(r"问题|整改|改进|加强|完善|提升")
 
 
@@ -62,7 +61,7 @@ def points(text: str, start: int, end: int, *, always: bool = False) -> list[tup
     Goals and measures are one item per point whatever the paragraph's length (`always`)."""
     if not always and end - start < _SCAN_SHORT:
         return [(start, end)]
-    marks = [m.start() for m in ENUM_MARK.finditer(text, start + 1, end) if text[m.start() - 1] in ENUM_SEPARATORS]
+    marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
     if len(marks) < 2:
         return [(start, end)]
     cuts = [start, *marks, end]
@@ -96,7 +95,7 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
         if (cued and is_strong_problem(s)) or WEAK_PROBLEM.search(s):
             return "problem"
         return None  # decided by the section's default in paragraph_items
-    hint = kind not in ("problems", "measures") and _NOT_A_CLAIM_HINT.search(s) is not None
+    hint = cued and NOT_A_CLAIM_HINT.search(s) is not None  # framing: achievements, score, other, budget
     if hint and _is_framing(s.strip()):
         return None
     if kind in ("achievements", "score"):
@@ -110,6 +109,8 @@ def _sentence_category(s: str, kind: str, body: Optional[str] = None) -> Optiona
             return "problem"
         if cued and (GOAL_CUE.search(s) or is_target_statement(s)):
             return "goal"
+        if kind == "score" and PROCESS_SENTENCE.search(s):
+            return None  # how the self-evaluation was done
         return "achievement"
     # other / budget: only strong cues, and plain results with figures
     if cued and has_measure_cue(body):
@@ -158,6 +159,7 @@ _FUTURE = re.compile(r"下一步|今后|下阶段|下一阶段|明年|来年|将
 
 
 def _is_framing(s: str) -> bool:
+    s = "".join(s.split())  # PDF text wraps anywhere, even inside "指标"
     if _FRAMING.search(s) or (_INDICATOR_COUNT.search(s) and not _COUNTS_RESULTS.search(s)):
         return True
     return bool(_PUBLISHING.search(s)) and not _PUBLISHING_ONLY.search(s)
@@ -206,16 +208,22 @@ def _split_before_points(text: str, spans: list[tuple[int, int]]) -> list[tuple[
     return trim_spans(text, out)
 
 
+#: How far before its colon a label's sentence can start ("（1）下一步整改措施：").
+_LABEL_REACH = 16
+
+
 def _foreign_label(text: str, a: int, b: int, kind: str) -> bool:
     """Whether a point of a goals/measures section holds a label naming another category."""
-    if text.find("：", a, b) < 0 and text.find(":", a, b) < 0:
-        return False
     own = "measure" if kind == "measures" else "goal"
-    for sa, sb in sentence_spans(text, a, b):
-        body = strip_marker(text[sa:sb])
-        label = explicit_label(body)
-        if label is not None and label != own:
-            return True
+    for colon in ("：", ":"):
+        c = text.find(colon, a, b)
+        while c >= 0:
+            # a label ends in a colon within a few characters of its sentence's start
+            opening = _SENTENCE_MARK.split(text[max(a, c - _LABEL_REACH):c + 1])[-1]
+            label = explicit_label(strip_marker(opening))
+            if label is not None and label != own:
+                return True
+            c = text.find(colon, c + 1, b)
     return False
 
 
@@ -260,6 +268,9 @@ def _goal_statement(block: Block, ctx: dict) -> bool:
 #: Longest paragraph title ("2.2024年度部门整体绩效目标。") read as the opening of its first point.
 _INLINE_TITLE_POINT = 30
 
+#: A paragraph title about how the self-evaluation was run ("自评工作开展情况。").
+_PROCESS_TITLE = re.compile(r"自评|评价工作|评价方法|评价依据")
+
 #: Marker styles of list points (as opposed to outline headings).
 _POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
 
@@ -271,7 +282,9 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     following 二是/三是 points are problems too even where they carry no cue of their own.
     """
     ctx = {} if ctx is None else ctx
-    kind = "boilerplate" if block.title_kind == "boilerplate" else section.kind
+    kind = section.kind
+    if block.title_kind == "boilerplate" and (kind != "achievements" or _PROCESS_TITLE.search(block.title)):
+        kind = "boilerplate"  # "（一）机构设置：…"; under a results heading only the evaluation's own process
     if kind != "measures" and _goal_statement(block, ctx):
         kind = "goals"  # "2.2024年度部门整体绩效目标。（一）…" inside 基本情况, and its points
     if kind == "boilerplate":
@@ -279,6 +292,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
     compact = "".join(text[block.start:block.end].split())
     if len(compact) <= 60 and (SIGNATURE.search(compact) or (compact[-1:] == "表" and _CAPTION.search(compact))):
         return  # a signature, or a table's caption ("表1 龙潭镇2024年度…绩效指标完成情况表")
+    if compact.startswith(("注：", "注:")) and kind not in ("problems", "measures"):
+        return  # a note under a table: how its figures were gathered
     if len(compact) <= 80 and compact.endswith(("：", ":")) and not _SENTENCE_MARK.search(compact):
         lead = "measure" if _plans_ahead(compact, kind) else _sentence_category(compact, kind)
         ctx["list_cat"] = lead if lead in ("problem", "measure") else None
@@ -311,8 +326,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 for gs, ge in trim_spans(text, _semicolon_parts(text, m.end(), b)):
                     yield gs, ge, "goal"
                 continue
-        if kind in ("goals", "measures") and _FRAMING.search("".join(seg.split())):
-            continue  # "…重点做好以下几个方面的工作。"
+        if kind in ("goals", "measures") and ("以下" in seg or "如下" in seg or "指标" in seg) and _is_framing(seg):
+            continue  # "…重点做好以下几个方面的工作。", "…设置一级指标3个、二级指标9个…"
         if kind in ("goals", "measures"):
             # one item per point; a goals point is a measure only when its opening says so
             yield a, b, "measure" if kind == "measures" else _sentence_category(seg[:80], kind)
@@ -367,6 +382,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                 cat = "problem"  # "造成上述问题的原因…不够", "…力量依然薄弱" continue the problems
             if cat is None and kind == "mixed":
                 cat = default
+            if cat is None and kind == "other" and run and run[2] == "measure" and not PROCESS_SENTENCE.search(s):
+                cat = "measure"  # "…将作为预算安排的依据；对发现的问题建立整改台账…" goes on with the plan
             if cat is None and kind == "problems":
                 # an uncued sentence continues the current statement; a point opens as a problem
                 cat = run[2] if run else (listed or "problem")

@@ -86,11 +86,21 @@ def _enumerated_lines(text: str, cell: Cell) -> list[tuple[int, int]]:
     return [(cell.start, cell.end)]
 
 
+_COMPARISON = ("低于", "高于", "不低于", "不高于", "大于", "小于", "控制在")
+
+
 def _target_is_bare(target: str) -> bool:
     """A target that makes no sense without its indicator name (≥10 万人次, 100%, 全覆盖, 显著提高);
     one that names what it measures ("新增检测参数≥30项", "不超过年初预算投入") stands alone."""
     t = cell_key(target)
-    return len(t) <= 8 or bool(_BARE_FIGURE.match(t))
+    if _BARE_FIGURE.match(t):
+        return True
+    n = sum(ch.isalnum() for ch in t)  # content characters: quotes and brackets do not name anything
+    if n <= 7:
+        return True  # "全覆盖", "显著提高", "深化“三医联动”"
+    # eight characters name what they measure ("建立长效管护机制", "新增检测参数≥30项"), unless
+    # they hold a figure ("接到指令 1 小时内") or only compare ("低于全省平均水平": lower than what?)
+    return n == 8 and (any(ch.isdigit() for ch in t) or t.startswith(_COMPARISON))
 
 
 def _joinable(text: str, name: Cell, target: Cell) -> bool:
@@ -244,7 +254,7 @@ def note_items(text: str, cell: Cell) -> list[Span]:
             if out and not text[out[-1][1]:s].strip().startswith(("；", ";", "。")):
                 out[-1] = (out[-1][0], e, out[-1][2])  # "…未完工，完成率94.8%": the statement goes on
                 continue
-            if len(body) < 8:
+            if len(body) < 6:
                 continue  # a bare label ("预算执行率"), not a statement
             # after a shortfall and "；", what follows is the remedy ("…延期缴款；已下达催缴通知书");
             # otherwise what explains a deviation is its cause: a problem (LABELING.md)
