@@ -339,3 +339,17 @@ def test_an_endpoint_without_a_batch_api_is_one_clear_error(tmp_path):
     assert "may not offer the Batch API" in res.output and "run without --batch" in res.output
     assert "sk-test-batch-key" not in res.output
     assert load_states(tmp_path / "out") == []
+
+
+def test_a_batch_answer_echoing_the_key_is_scrubbed_before_it_is_used_or_cached(tmp_path):
+    key = "sk-test-batch-key"
+    echo = json.dumps({"items": [{"category": "problem", "quote": f"key {key} here"}]})
+    out, cache = tmp_path / "out", tmp_path / "c.sqlite"
+    with MockBatchServer(oracle=GOLD, line_error=lambda cid, body: ("content", echo)) as srv:
+        res = batch(srv, out, cache)
+        assert res.exit_code == 0, res.output
+    assert key not in res.output
+    assert all(key not in p.read_text(encoding="utf-8") for p in out.rglob("*.json"))
+    assert key.encode() not in cache.read_bytes()
+    got = stats(out).values()
+    assert sum(s["ungrounded_dropped"] for s in got) == sum(s["batch_calls"] for s in got)  # masked: not placed

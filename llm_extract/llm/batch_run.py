@@ -3,7 +3,8 @@ the ordinary pipeline.
 
     plan (llm/plan.Planner, as the synchronous run) → requests not in the response cache
     → JSONL → upload → batch (state saved under OUT/.llm-extract-batch/) → poll → download
-    → each answer line parsed and validated as a synchronous answer, then cached under its key
+    → each answer line parsed and validated as a synchronous answer (scrubbed of secrets and cached
+      under its synchronous key as it is used)
     → the ordinary run (batch.run_batch) with `BatchAnswers`, which serves these answers.
 
 Where a line failed (error-file line, non-200, invalid JSON, schema failure) the request goes
@@ -72,6 +73,8 @@ class BatchAnswers(OpenAIBackend):
             return got.extraction
         if got is not None:
             self._billed.add(key)
+            got.extraction = self._scrubbed(got.extraction, job.chunk.text)  # as a synchronous answer
+            self._remember(key, got)
             stats.batch_calls = getattr(stats, "batch_calls", 0) + 1  # type: ignore[attr-defined]
             stats.prompt_tokens += got.prompt_tokens
             stats.completion_tokens += got.completion_tokens
@@ -85,6 +88,19 @@ class BatchAnswers(OpenAIBackend):
         if why is not None:
             raise _CallFailed(why)
         return await super()._extract_chunk(job, stats)
+
+    def _remember(self, key: str, a: Answer) -> None:
+        """Cache a batch answer under its synchronous key, so any later run is served from it."""
+        if self.cache is None:
+            return
+        from .cache import CacheError
+
+        try:
+            self.cache.put(key, a.extraction.model_dump(), model=self.settings.model,
+                           prompt_version=self.prompts.version,
+                           prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens)
+        except CacheError:
+            pass  # a read-only cache costs a rerun, not this result
 
     async def aextract(self, doc: "Document", structure: "Structure") -> Any:
         result = await super().aextract(doc, structure)
@@ -275,24 +291,14 @@ class BatchRun:
         if not isinstance(body, dict):
             return None
         usage = _Usage()
-        try:
-            out = self.backend._scrubbed(self.backend._parsed(self.wire.parse(body), [], usage))
+        try:  # scrubbed of echoed secrets and cached when used, where its excerpt is known
+            out = self.backend._parsed(self.wire.parse(body), [], usage)
         except (_SchemaFailure, ValidationError, ValueError, KeyError, TypeError, IndexError):
             return None
         return Answer(out, usage.prompt, usage.completion, usage.cached)
 
     def _keep(self, key: str, a: Answer) -> None:
         self.collected.answers[key] = a
-        cache = self.backend.cache
-        if cache is not None:
-            from .cache import CacheError
-
-            try:
-                cache.put(key, a.extraction.model_dump(), model=self.settings.model,
-                          prompt_version=self.backend.prompts.version,
-                          prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens)
-            except CacheError:
-                pass  # the answers are still used in this run
 
     def finish(self) -> None:
         """The run is written: forget its batches (their answers are in the cache)."""
