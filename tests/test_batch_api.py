@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from _oracle import GoldSet, gold_with_text
 from llm_extract.cli import app
-from llm_extract.llm.batch_api import STATE_DIR, Wire, load_states, poll_delays
+from llm_extract.llm.batch_api import STATE_DIR, Wire, endpoint_path, load_states, poll_delays
 from llm_extract.llm.pricing import price_table
 from mock_batch_api import MockBatchServer
 
@@ -353,3 +353,10 @@ def test_a_batch_answer_echoing_the_key_is_scrubbed_before_it_is_used_or_cached(
     assert key.encode() not in cache.read_bytes()
     got = stats(out).values()
     assert sum(s["ungrounded_dropped"] for s in got) == sum(s["batch_calls"] for s in got)  # masked: not placed
+
+
+def test_the_batch_endpoint_follows_the_providers_api_version():
+    assert endpoint_path(None) == endpoint_path("https://api.openai.com/v1") == "/v1/chat/completions"
+    assert endpoint_path("https://dashscope.aliyuncs.com/compatible-mode/v1/") == "/v1/chat/completions"
+    assert endpoint_path("https://open.bigmodel.cn/api/paas/v4") == "/v4/chat/completions"
+    assert endpoint_path("http://localhost:8000") == "/v1/chat/completions"

@@ -16,6 +16,7 @@ What is sent, polled and collected for a run is decided by commands/batch.py.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -144,8 +145,17 @@ class Wire:
         return self._parser.invoke({"raw": message})
 
 
-def jsonl_line(custom_id: str, body: dict[str, Any]) -> bytes:
-    return json.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body},
+def endpoint_path(base_url: Optional[str]) -> str:
+    """The batch `endpoint` (and each line's `url`) for chat completions at `base_url`: OpenAI and
+    most copies take "/v1/chat/completions"; a provider whose API version is another path segment
+    (Zhipu's .../api/paas/v4) takes its own ("/v4/chat/completions")."""
+    last = (base_url or "").rstrip("/").rsplit("/", 1)[-1]
+    version = last if re.fullmatch(r"v\d+", last) else "v1"
+    return f"/{version}/chat/completions"
+
+
+def jsonl_line(custom_id: str, body: dict[str, Any], url: str = "/v1/chat/completions") -> bytes:
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": url, "body": body},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
@@ -175,6 +185,7 @@ class Provider:
         import openai
 
         s = settings
+        self.endpoint = endpoint_path(s.base_url)
         self.client = openai.OpenAI(
             base_url=s.base_url, api_key=s.api_key.get_secret_value() if s.api_key else "not-needed",
             timeout=max(s.timeout, 60.0), max_retries=3,
@@ -188,7 +199,7 @@ class Provider:
         # never retried blindly: a create that timed out may have succeeded, and a second one would
         # bill every request twice; a rerun finds it by `local_id` instead (BatchRun.resume)
         return self.client.with_options(max_retries=0).batches.create(
-            input_file_id=input_file_id, endpoint="/v1/chat/completions", completion_window="24h",
+            input_file_id=input_file_id, endpoint=self.endpoint, completion_window="24h",
             metadata={"llm_extract_local_id": local_id},
         )
 

@@ -197,7 +197,7 @@ class BatchRun:
                         continue
                     body = self.wire.body(req.messages)
                     base = f"{doc.doc_id}:chunk{req.chunk.index}:pass{req.pass_no}"
-                    line = jsonl_line(base, body)
+                    line = jsonl_line(base, body, self.provider.endpoint)
                     if cur is None or len(cur.keys) >= MAX_LINES or size + len(line) > MAX_BYTES:
                         if fh is not None:
                             fh.close()
@@ -208,7 +208,7 @@ class BatchRun:
                         size = 0
                     cid = _unique(base, cur.keys)  # two files may share a stem only across folders
                     if cid != base:
-                        line = jsonl_line(cid, body)
+                        line = jsonl_line(cid, body, self.provider.endpoint)
                     cur.keys[cid] = req.key
                     fh.write(line)
                     size += len(line)
