@@ -155,6 +155,8 @@ class MockBatchServer(MockOpenAIServer):
             return b
         n = self._seen_polls[b["id"]] = self._seen_polls.get(b["id"], 0) + 1
         b["status"] = "in_progress"
+        total = b["request_counts"]["total"]  # answers trickle in as a real batch's do
+        b["request_counts"]["completed"] = min(max(total - 1, 0), total * n // (self.polls + 1))
         if n > self.polls and (self.hold is None or self.hold.is_set()):
             self._finish(b, self.outcome)
         return b

@@ -360,3 +360,27 @@ def test_the_batch_endpoint_follows_the_providers_api_version():
     assert endpoint_path("https://dashscope.aliyuncs.com/compatible-mode/v1/") == "/v1/chat/completions"
     assert endpoint_path("https://open.bigmodel.cn/api/paas/v4") == "/v4/chat/completions"
     assert endpoint_path("http://localhost:8000") == "/v1/chat/completions"
+
+
+def test_killed_after_download_before_writing_reads_the_saved_answer_files(tmp_path, synchronous):
+    """The answer files are kept beside the state until the run is written, so a rerun neither
+    downloads them again nor sends anything."""
+    from llm_extract.llm.batch_run import BatchAnswers, BatchRun
+    from llm_extract.llm.settings import LLMSettings
+
+    out, cache = tmp_path / "out", tmp_path / "c.sqlite"
+    with MockBatchServer(oracle=GOLD) as srv:
+        settings = LLMSettings(model=MODEL, base_url=srv.base_url, api_key="sk-test-batch-key", cache_path=cache)
+        run = BatchRun(BatchAnswers.from_settings(settings), out, poll=0.01)
+        run.submit(run.plan(FILES, force=False))
+        seen: list[int] = []
+        run.wait(lambda states: seen.append(states[0].counts.get("completed", 0)))
+        run.collect()  # ... and the process dies before any document is written
+        run.backend.cache.close()
+        assert seen[-1] == len(run.states[0].keys) and seen == sorted(seen)  # progress only moves forward
+        downloads = sum(r["path"].endswith("/content") for r in srv.requests)
+        res = batch(srv, out, cache)
+        assert res.exit_code == 0, res.output
+        assert sum(r["path"].endswith("/content") for r in srv.requests) == downloads
+        assert srv.batches_created == 1 and srv.chat_requests == []
+    assert results(out) == synchronous[0]

@@ -145,7 +145,7 @@ class BatchRun:
                 raise BatchSetupError(
                     f"{self.folder} holds batch {st.batch_id or st.local_id} for model {st.model} at "
                     f"{st.base_url or 'the default endpoint'} (method {st.method}); run with those settings to "
-                    "collect it, `llm-extract batch cancel` it, or use another --out folder")
+                    "collect it, `llm-extract batch cancel` it (then delete that folder), or use another --out folder")
             if st.batch_id is None and st.input_file_id is not None:
                 found = self.provider.find(st.local_id)
                 if found is not None:
