@@ -103,6 +103,8 @@ def test_completed_batch_writes_what_the_synchronous_path_writes_at_the_batch_pr
                                                      cached_tokens=s["cached_tokens"], batch=True), abs=2e-6)
         assert s["cost"] < sync["cost"]
     assert sum(s["batch_calls"] for s in got.values()) == len(lines)
+    usd = sum(s["cost"] for s in got.values())
+    assert f"batch: {len(lines)} request(s) answered" in res.output and f"{usd:.4f} USD" in res.output
     assert load_states(tmp_path / "out") == []  # the run is written: nothing left to resume
 
 

@@ -90,6 +90,20 @@ def batch_backend(settings, files: list[Path], out_dir: Path, *, force: bool, po
     return be, run
 
 
+def finish_batch(backend, run) -> None:
+    """After the run is written: one line on what the batch answered and cost, then forget it."""
+    calls, prompt, completion, cached = backend.batch_totals
+    if calls:
+        line = (f"batch: {calls} request(s) answered, {prompt:,} prompt ({cached:,} cached) + {completion:,} "
+                "completion tokens")
+        price = backend.price
+        if price is not None and price.batch is not None:
+            usd = price.cost(prompt, completion, cached_tokens=cached, batch=True)
+            line += f", {usd:.4f} USD ({price.cost(prompt, completion, cached_tokens=cached):.4f} at the synchronous price)"
+        err.print(line, markup=False, highlight=False)
+    run.finish()
+
+
 def _wait(run, quiet: bool) -> None:
     running = [s for s in run.states if not s.finished]
     if not running:

@@ -141,7 +141,9 @@ def extract_command(
                   f"{lit(out_dir)}; run the same command again to do the rest", highlight=False)
         raise typer.Exit(130) from None
     if batch_run is not None:
-        batch_run.finish()
+        from .batch import finish_batch
+
+        finish_batch(be, batch_run)
     if skipped_after_fatal:
         err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted (or stopped) after "
                   "the endpoint error above; fix it and rerun (finished documents are kept)", highlight=False)

@@ -62,7 +62,10 @@ class BatchAnswers(OpenAIBackend):
     def __init__(self, *a: Any, **kw: Any):
         super().__init__(*a, **kw)
         self.collected = Collected()  # filled by BatchRun.collect
-        self._batch_tokens: dict[int, list[int]] = {}
+        #: per document (keyed by its Stats, kept alive so the id is not reused): batch tokens
+        self._batch_tokens: dict[int, tuple[Stats, list[int]]] = {}
+        #: the whole run's batch requests and tokens: calls, prompt, completion, cached
+        self.batch_totals = [0, 0, 0, 0]
         self._billed: set[str] = set()  # keys whose tokens a document's stats already count
 
     async def _extract_chunk(self, job: "Request", stats: Stats) -> Extraction:
@@ -79,10 +82,11 @@ class BatchAnswers(OpenAIBackend):
             stats.prompt_tokens += got.prompt_tokens
             stats.completion_tokens += got.completion_tokens
             stats.cached_tokens += got.cached_tokens
-            tok = self._batch_tokens.setdefault(id(stats), [0, 0, 0])
-            tok[0] += got.prompt_tokens
-            tok[1] += got.completion_tokens
-            tok[2] += got.cached_tokens
+            tok = self._batch_tokens.setdefault(id(stats), (stats, [0, 0, 0]))[1]
+            for i, n in enumerate((got.prompt_tokens, got.completion_tokens, got.cached_tokens)):
+                tok[i] += n
+                self.batch_totals[i + 1] += n
+            self.batch_totals[0] += 1
             return got.extraction
         why = self.collected.unanswered.get(key)
         if why is not None:
@@ -104,7 +108,7 @@ class BatchAnswers(OpenAIBackend):
 
     async def aextract(self, doc: "Document", structure: "Structure") -> Any:
         result = await super().aextract(doc, structure)
-        bp, bc, bcached = self._batch_tokens.pop(id(result.stats), (0, 0, 0))
+        bp, bc, bcached = self._batch_tokens.pop(id(result.stats), (None, (0, 0, 0)))[1]
         if self.price is not None and (bp or bc):  # the batch's tokens at the batch price
             full = self.price.cost(bp, bc, cached_tokens=bcached)
             batch = self.price.cost(bp, bc, cached_tokens=bcached, batch=True)
