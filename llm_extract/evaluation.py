@@ -189,6 +189,12 @@ class RunInfo(BaseModel):
     backend: Optional[str] = None
     model: Optional[str] = None
     prompt_version: Optional[str] = None
+    #: What the predictions cost, summed over their `stats` (None for a run without any): so two
+    #: runs — e.g. the quote and the cite answer format on one model — compare on price as well.
+    #: Calls served from the response cache cost no tokens.
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    cost: Optional[float] = None
 
 
 class MetaSummary(BaseModel):
@@ -566,6 +572,8 @@ class DeltaRow(BaseModel):
     metric: str
     a: Optional[float] = None
     b: Optional[float] = None
+    #: a count or an amount (tokens, cost), where less is better, not a score
+    spend: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -588,6 +596,10 @@ def compare(a: EvalResult, b: EvalResult) -> list[DeltaRow]:
     rows.append(DeltaRow(metric="link precision", a=a.links.precision, b=b.links.precision))
     rows.append(DeltaRow(metric="link recall", a=a.links.recall, b=b.links.recall))
     rows.append(DeltaRow(metric="theme accuracy", a=a.themes.accuracy, b=b.themes.accuracy))
+    for name in ("prompt_tokens", "completion_tokens", "cost"):
+        va, vb = getattr(a.run, name), getattr(b.run, name)
+        if va is not None or vb is not None:
+            rows.append(DeltaRow(metric=name.replace("_", " "), a=va, b=vb, spend=True))
     da = {d.doc_id: d for d in a.docs}
     for d in b.docs:
         if d.doc_id in da:

@@ -58,13 +58,15 @@ def gold_with_text(gs: GoldSet) -> tuple[list[dict], list[Path]]:
 def run_oracle(gs: GoldSet, out: Path, *, route: str = "relevant", perturb: Optional[str] = None,
                noise: Optional[float] = None, seed: int = 0, passes: int = 1,
                max_chunk_tokens: Optional[int] = None,
-               noise_kinds: Optional[Iterable[str]] = None) -> tuple[EvalResult, list]:
+               noise_kinds: Optional[Iterable[str]] = None,
+               answer_format: str = "quote") -> tuple[EvalResult, list]:
     """Extract the set's reports through the whole pipeline with the mock oracle (`noise`: the
-    noisy model at that rate) and score them; returns the eval result and the batch outcomes."""
+    noisy model at that rate; `answer_format` "cite": the oracle cites segment ranges) and score
+    them; returns the eval result and the batch outcomes."""
     gold, files = gold_with_text(gs)
     with MockOpenAIServer(oracle=gold, perturb=perturb, noise=noise, seed=seed, noise_kinds=noise_kinds) as srv:
         opts = dict(model="gpt-4o-mini", base_url=srv.base_url, api_key="sk-oracle", no_cache=True,
-                    route=route, concurrency=16, backoff=0.01, passes=passes)
+                    route=route, concurrency=16, backoff=0.01, passes=passes, answer_format=answer_format)
         if max_chunk_tokens:
             opts["max_chunk_tokens"] = max_chunk_tokens
         b = OpenAIBackend.from_settings(LLMSettings(**opts))

@@ -12,6 +12,8 @@ Queued actions are consumed one per request, in order; when the queue is empty t
 responder answers: the "oracle" (every gold quote found in the request's excerpt, optionally
 perturbed the way models perturb Chinese text; with `noise=` a noisy model making real models'
 mistakes at that rate, see noisy_model.py), or an empty item list. `responder=` overrides it.
+A numbered excerpt ("[1]…[2]…", `--answer-format cite`) gets the oracle's answer as segment
+ranges ({"category", "first", "last"}) instead of quotes.
 """
 
 from __future__ import annotations
@@ -110,8 +112,31 @@ class Oracle:
 
     def answer(self, excerpt: str) -> dict:
         """Items of an excerpt; one made of parts ("……" where text was left out) is read part by
-        part, each an exact slice of its report."""
+        part, each an exact slice of its report. A numbered excerpt (the citing format) is
+        answered with segment ranges instead of quotes."""
+        if NUMBERED.match(excerpt):
+            return self.cite(excerpt)
         return {"items": [{"category": c, "quote": perturb(q, self.perturb)} for _, c, q in self.located(excerpt)]}
+
+    def cite(self, numbered: str) -> dict:
+        """The citing answer: for every gold item in the excerpt, the first and last segment whose
+        text lies mostly inside the item (a short item inside one long segment cites that
+        segment). Read from the prompt alone, as a model would: the markers are taken out, the
+        gold quotes located in what remains, and each segment runs from its marker to the next
+        one (or the "……" line), trailing whitespace left off."""
+        plain, segs = unnumber(numbered)
+        items = []
+        for pos, cat, q in self.located(plain):
+            s, e = pos, pos + len(q)
+            overlap = {i: min(b, e) - max(a, s) for i, a, b in segs}
+            inside = [i for i, a, b in segs if overlap[i] > 0 and 2 * overlap[i] >= b - a]
+            if not inside:
+                best = max(overlap, key=overlap.get, default=None)
+                if best is None or overlap[best] <= 0:
+                    continue
+                inside = [best]
+            items.append({"category": cat, "first": inside[0], "last": inside[-1]})
+        return {"items": items}
 
     def located(self, excerpt: str) -> list[tuple[int, str, str]]:
         """(offset in the excerpt, category, quote) of every gold item in it, in reading order."""
@@ -170,6 +195,35 @@ class Oracle:
                 if part is not None:
                     out.append((part[0], it["category"], part[1]))
         return out
+
+
+#: A numbered excerpt (the citing answer format) opens with its first segment's number.
+NUMBERED = re.compile(r"\s*\[1\]")
+SEGMENT_NO = re.compile(r"\[(\d+)\]")
+
+
+def unnumber(numbered: str) -> tuple[str, list[tuple[int, int, int]]]:
+    """The excerpt without its segment numbers, and (number, start, end) of every segment in it."""
+    plain: list[str] = []
+    starts: list[tuple[int, int]] = []
+    at = n = 0
+    for m in SEGMENT_NO.finditer(numbered):
+        plain.append(numbered[at:m.start()])
+        n += len(numbered[at:m.start()])
+        starts.append((int(m.group(1)), n))
+        at = m.end()
+    plain.append(numbered[at:])
+    text = "".join(plain)
+    segs = []
+    for k, (no, a) in enumerate(starts):
+        b = starts[k + 1][1] if k + 1 < len(starts) else len(text)
+        sep = text.find(PART_SEPARATOR, a, b)
+        if sep >= 0:
+            b = sep
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        segs.append((no, a, b))
+    return text, segs
 
 
 def _place(text: Optional[str], items: list[dict]) -> list[Optional[tuple[int, int]]]:
@@ -306,7 +360,7 @@ class MockOpenAIServer:
     def default_content(self, body: dict) -> str:
         if self.oracle is not None:
             ex = excerpt_of(body)
-            if self.noisy is not None:  # seeded by the whole user message: pass 2 errs differently
+            if self.noisy is not None and not NUMBERED.match(ex or ""):  # seeded by the whole user message: pass 2 errs differently
                 return json.dumps(self.noisy.answer(ex or "", last_user_message(body)), ensure_ascii=False)
             return json.dumps(self.oracle.answer(ex or ""), ensure_ascii=False)
         return json.dumps({"items": []})

@@ -386,3 +386,17 @@ def test_killed_after_download_before_writing_reads_the_saved_answer_files(tmp_p
         assert sum(r["path"].endswith("/content") for r in srv.requests) == downloads
         assert srv.batches_created == 1 and srv.chat_requests == []
     assert results(out) == synchronous[0]
+
+
+def test_the_citing_answer_format_goes_through_the_batch_too(tmp_path):
+    with MockBatchServer(oracle=GOLD) as srv:
+        res = extract(srv, tmp_path / "sync", "--no-cache", "--answer-format", "cite")
+        assert res.exit_code == 0, res.output
+        sync_bodies = [r["body"] for r in srv.chat_requests]
+        srv.reset()
+        res = batch(srv, tmp_path / "batch", tmp_path / "c.sqlite", "--answer-format", "cite")
+        assert res.exit_code == 0, res.output
+        assert srv.chat_requests == []
+        key = lambda b: json.dumps(b, sort_keys=True, ensure_ascii=False)  # noqa: E731
+        assert sorted(key(x["body"]) for x in uploaded_lines(srv)) == sorted(key(b) for b in sync_bodies)
+    assert results(tmp_path / "batch") == results(tmp_path / "sync")

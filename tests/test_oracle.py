@@ -77,3 +77,17 @@ def test_small_chunks_split_points_and_merging_restores_them(tmp_path):
     piece holds and merging must put the points back together."""
     result = run_oracle(tmp_path, max_chunk_tokens=150)
     assert result.macro_span_f1 >= FLOOR
+
+
+HELDOUT = GoldSet("heldout", FIX / "heldout" / "gold", FIX / "heldout" / "reports")
+
+
+@pytest.mark.skipif(not gold_files(HELDOUT.gold), reason="no held-out gold")
+def test_routing_on_the_held_out_reports(tmp_path):
+    """The held-out reports (never tuned on; tests/_oracle.py leaves them out of every tuning run)
+    are checked here only, over the whole set: default routing within ROUTING_TOLERANCE of
+    --route all, and the oracle above the floor."""
+    routed = run_oracle(tmp_path, gs=HELDOUT, route="relevant")
+    everything = run_oracle(tmp_path, gs=HELDOUT, route="all")
+    assert routed.macro_span_f1 >= FLOOR
+    assert routed.macro_span_f1 >= everything.macro_span_f1 - ROUTING_TOLERANCE

@@ -33,7 +33,6 @@ from pydantic import ValidationError
 from ..llm.cache import CacheError, ResponseCache
 from ..llm.chunking import Chunk, layout_read_tables
 from ..llm.plan import Planner, Request
-from ..llm.answers import AnswerReader
 from ..models import Item, Stats
 from ..llm.pricing import Price, price_for
 from ..llm.server import is_local, server_family
@@ -58,6 +57,9 @@ class EndpointError(BackendError):
     document."""
 
     fatal = True
+
+
+_QUOTE_SHAPE = '{"items": [{"category": "goal|achievement|problem|measure", "quote": "<verbatim text>"}]}'
 
 
 class _SchemaFailure(Exception):
@@ -169,7 +171,7 @@ class OpenAIBackend:
         self._check_fatal()
         items: list[RawItem] = []
         failures = [r for r in results if isinstance(r, BaseException)]
-        reader = AnswerReader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
+        reader = self.plan.reader(doc.text, structure)  # placing, splitting, arbitrating: see answers.py
         for job, r in zip(jobs, results):
             if not isinstance(r, BaseException):
                 items.extend(reader.raw_items(job.chunk, r.items, job.pass_no, stats))
@@ -245,13 +247,13 @@ class OpenAIBackend:
 
     async def _extract_chunk(self, job: Request, stats: Stats) -> Extraction:
         if not job.chunk.text.strip():  # never sent; chunking does not produce these, but be sure
-            return Extraction(items=[])
+            return self.plan.schema(items=[])
         key = job.key
         if self.cache is not None and key is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 try:
-                    out = Extraction.model_validate(hit.output)
+                    out = self.plan.schema.model_validate(hit.output)
                     stats.cached_calls += 1
                     return out
                 except ValidationError:
@@ -285,7 +287,10 @@ class OpenAIBackend:
     def _scrubbed(self, out: Extraction, excerpt: str) -> Extraction:
         """The answer with any secret the model echoed masked, before it is used or cached (such a
         quote then no longer matches the source, and grounding drops it). A quote found verbatim in
-        the excerpt is the report's own text, not an echo, and is kept as it is."""
+        the excerpt is the report's own text, not an echo, and is kept as it is. A cited answer
+        holds numbers only: nothing to mask."""
+        if self.plan.cite:
+            return out
         items, changed = [], False
         for it in out.items:
             quote = it.quote if it.quote in excerpt else self.redact(it.quote)
@@ -300,8 +305,7 @@ class OpenAIBackend:
         msgs.append({"role": "user", "content": (
             "Your previous answer did not match the required output schema "
             f"({str(e)[:500]}). Answer again with only the JSON object "
-            '{"items": [{"category": "goal|achievement|problem|measure", "quote": "<verbatim text>"}]} '
-            "for the same excerpt."
+            f"{getattr(self.plan.schema, 'SHAPE', _QUOTE_SHAPE)} for the same excerpt."
         )})
         return msgs
 
@@ -348,7 +352,7 @@ class OpenAIBackend:
         else:
             usage.prompt += self._estimate_prompt(convo)
         parsed = result.get("parsed") if isinstance(result, dict) else result
-        if isinstance(parsed, Extraction):
+        if isinstance(parsed, self.plan.schema):
             return parsed
         err = result.get("parsing_error") if isinstance(result, dict) else None
         raise _SchemaFailure(_short(err) if err else "no structured output", _raw_text(raw))
@@ -411,7 +415,7 @@ class OpenAIBackend:
 
         self._http = build_http_client(self.settings)
         llm = build_chat_model(self.settings, http_async_client=self._http)
-        return llm.with_structured_output(Extraction, method=self.method, include_raw=True)
+        return llm.with_structured_output(self.plan.schema, method=self.method, include_raw=True)
 
 
 @functools.lru_cache(maxsize=1)

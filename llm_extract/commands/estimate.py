@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..terminal import lit
-from .options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
+from .options import ANSWER_FORMAT_HELP, MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 out = Console()
 err = Console(stderr=True)
@@ -25,6 +25,7 @@ def estimate_command(
     passes: Optional[int] = typer.Option(None, "--passes", help=PASSES_HELP),
     max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help=MAX_CHUNK_TOKENS_HELP),
     prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=PROMPT_VERSION_HELP),
+    answer_format: Optional[str] = typer.Option(None, "--answer-format", help=ANSWER_FORMAT_HELP),
     price_input: Optional[float] = typer.Option(None, "--price-input", help="USD per 1M prompt tokens (overrides the price table)."),
     price_output: Optional[float] = typer.Option(None, "--price-output", help="USD per 1M completion tokens (overrides the price table)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (same keys as the extract settings)."),
@@ -39,7 +40,7 @@ def estimate_command(
     from ..llm.settings import LLMSettings, SettingsError
 
     overrides = dict(model=model, base_url=base_url, method=method, route=route, passes=passes,
-                     max_chunk_tokens=max_chunk_tokens, prompt_version=prompt_version,
+                     max_chunk_tokens=max_chunk_tokens, prompt_version=prompt_version, answer_format=answer_format,
                      price_input=price_input, price_output=price_output)
     try:
         settings = LLMSettings.load(overrides, config)

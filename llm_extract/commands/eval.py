@@ -20,7 +20,7 @@ from rich.table import Table
 
 from ..atomic import write_text
 from ..terminal import lit
-from .options import PROMPT_VERSION_HELP
+from .options import ANSWER_FORMAT_HELP, PROMPT_VERSION_HELP
 from ..evaluation import (
     LINK_THEME_THRESHOLDS,
     DocScore,
@@ -148,6 +148,7 @@ def run_eval(cfg: EvalConfig, err: Optional[Console] = None) -> EvalResult:
     index = report_index(cfg.reports) if cfg.reports.is_dir() else {}
     files = gold_files(cfg.gold)
     seen: dict[str, set] = {"backend": set(), "model": set(), "prompt_version": set()}
+    spend: dict[str, float] = {}
 
     progress = None
     if extract is not None and len(files) > 1 and err is not None:
@@ -179,6 +180,7 @@ def run_eval(cfg: EvalConfig, err: Optional[Console] = None) -> EvalResult:
                 continue
             pred, warn = _prediction(cfg, gold.doc_id, report_path, doc.sha256, extract, backend, errors)
             if pred is not None:
+                _add_spend(spend, pred)
                 seen["backend"].add(pred.backend)
                 seen["model"].add(pred.model)
                 seen["prompt_version"].add(pred.prompt_version)
@@ -204,8 +206,19 @@ def run_eval(cfg: EvalConfig, err: Optional[Console] = None) -> EvalResult:
         backend=_one(seen["backend"]) or cfg.backend,
         model=_one(seen["model"]) or cfg.settings.get("model"),
         prompt_version=_one(seen["prompt_version"]) or cfg.settings.get("prompt_version"),
+        prompt_tokens=spend.get("prompt_tokens"), completion_tokens=spend.get("completion_tokens"),
+        cost=round(spend["cost"], 6) if "cost" in spend else None,
     )
     return EvalResult(run=run, docs=docs, errors=errors)
+
+
+def _add_spend(spend: dict[str, float], pred: Report) -> None:
+    """Tokens and cost of a prediction made with a model (a rules run has none to add)."""
+    st = pred.stats
+    if not (st.llm_calls or st.cached_calls or st.prompt_tokens):
+        return
+    for name in ("prompt_tokens", "completion_tokens", "cost"):
+        spend[name] = spend.get(name, 0) + (getattr(st, name) or 0)
 
 
 def _score_links_and_themes(score: DocScore, gold, text: str, spans: list[Span], pred: Optional[Report]) -> None:
@@ -285,6 +298,21 @@ def _d(v: Optional[float]) -> str:
     return f"[{color}]{v:+.3f}[/{color}]"
 
 
+def _n(v: Optional[float]) -> str:
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.4f}"
+
+
+def _spent(row) -> str:
+    """B against A for a count or an amount: the difference and B as a share of A (less is green)."""
+    if row.a is None or row.b is None:
+        return "—"
+    share = f" ({row.b / row.a:.0%})" if row.a else ""
+    color = "green" if row.delta < 0 else "red" if row.delta > 0 else "dim"
+    return f"[{color}]{row.delta:+,.{0 if float(row.delta).is_integer() else 4}f}{share}[/{color}]"
+
+
 def run_label(run: RunInfo) -> str:
     parts = [p for p in (run.backend, run.model, f"prompt {run.prompt_version}" if run.prompt_version else None) if p]
     return " / ".join(parts) or (Path(run.pred).name if run.pred else "run")
@@ -358,7 +386,10 @@ def render_comparison(a: EvalResult, b: EvalResult, console: Console, a_name: st
     t.add_column(f"B: {lit(run_label(b.run))}", justify="right")
     t.add_column("Δ (B − A)", justify="right")
     for row in compare(a, b):
-        t.add_row(lit(row.metric), _f(row.a), _f(row.b), _d(row.delta))
+        if row.spend:
+            t.add_row(lit(row.metric), _n(row.a), _n(row.b), _spent(row))
+        else:
+            t.add_row(lit(row.metric), _f(row.a), _f(row.b), _d(row.delta))
     console.print(t)
 
 
@@ -384,6 +415,7 @@ def eval_command(
     model: Optional[str] = typer.Option(None, "--model", help="Model name passed to the backend."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible base URL for the backend."),
     prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=PROMPT_VERSION_HELP),
+    answer_format: Optional[str] = typer.Option(None, "--answer-format", help=ANSWER_FORMAT_HELP),
     suite: Optional[Path] = typer.Option(
         None, "--suite", help="Eval suite TOML (evals/*.toml): gold, reports, backend, settings, thresholds. "
         "Flags given on the command line override it.", dir_okay=False,
@@ -412,7 +444,8 @@ def eval_command(
     try:
         cfg, threshold, floors = resolve_config(
             gold=gold, pred=pred, reports=reports, backend=backend, suite=suite, save_pred=save_pred,
-            cli_settings={"model": model, "base_url": base_url, "prompt_version": prompt_version},
+            cli_settings={"model": model, "base_url": base_url, "prompt_version": prompt_version,
+                          "answer_format": answer_format},
             min_f1=min_f1, min_category=min_category or [],
         )
         base = _load_baseline(baseline) if baseline is not None else None

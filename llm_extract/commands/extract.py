@@ -16,7 +16,7 @@ from rich.console import Console
 from ..progress import batch_progress, print_summary
 from ..terminal import lit, printable
 from .batch import BATCH_HELP, POLL_HELP
-from .options import MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
+from .options import ANSWER_FORMAT_HELP, MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -53,6 +53,7 @@ def extract_command(
     passes: Optional[int] = typer.Option(None, "--passes", help=PASSES_HELP),
     route: Optional[str] = typer.Option(None, "--route", help=ROUTE_HELP),
     prompt_version: Optional[str] = typer.Option(None, "--prompt-version", help=PROMPT_VERSION_HELP),
+    answer_format: Optional[str] = typer.Option(None, "--answer-format", help=ANSWER_FORMAT_HELP),
     max_chunk_tokens: Optional[int] = typer.Option(None, "--max-chunk-tokens", help=MAX_CHUNK_TOKENS_HELP),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature (default 0)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per LLM request."),
@@ -79,7 +80,7 @@ def extract_command(
         fail(f"output path {out_dir} exists and is not a folder")
     flags = dict(
         model=model, base_url=base_url, concurrency=concurrency, rps=rps, method=method, passes=passes,
-        route=route, prompt_version=prompt_version, cache_path=cache, no_cache=no_cache,
+        route=route, prompt_version=prompt_version, answer_format=answer_format, cache_path=cache, no_cache=no_cache,
         max_chunk_tokens=max_chunk_tokens, temperature=temperature, timeout=timeout, max_retries=max_retries,
     )
     try:

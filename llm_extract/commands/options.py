@@ -14,3 +14,5 @@ ROUTE_HELP = ("relevant (skip boilerplate/budget sections; read recognised self-
 PASSES_HELP = "Extraction passes per chunk, merged (recall)."
 MAX_CHUNK_TOKENS_HELP = "Token budget of report text per LLM call."
 PROMPT_VERSION_HELP = f"Prompt set to use: a packaged version or a folder (default {DEFAULT_VERSION})."
+ANSWER_FORMAT_HELP = ("How the model answers: quote (copies each item's text; the default) or cite (answers "
+                      "with numbered segment ranges: far fewer completion tokens; prompt v3-cite).")

@@ -41,7 +41,7 @@ class AnswerReader:
         prev: Optional[tuple[int, int]] = None
         taken: list[tuple[int, int]] = []
         for it in answer:
-            placed = self._place(it.quote, parts, prev, taken)
+            placed = self._place_item(it, chunk, parts, prev, taken)
             if not placed:
                 out.append(RawItem(category=it.category, quote=it.quote, section=chunk.section_path,
                                    window_start=chunk.start, window_end=chunk.end, parts=parts, pass_=pass_no))
@@ -89,6 +89,11 @@ class AnswerReader:
                 if cat in (a.category, b.category):
                     a.category = b.category = cat
                     _bump(stats, "pass_conflicts_settled")
+
+    def _place_item(self, it, chunk: "Chunk", parts, prev, taken) -> list[Alignment]:
+        """Where one answered item lies; a copied quote is searched for (a cited range is
+        resolved instead: llm/citing.CiteReader)."""
+        return self._place(it.quote, parts, prev, taken)
 
     def _place(self, quote: str, parts, prev, taken) -> list[Alignment]:
         g = self.grounder

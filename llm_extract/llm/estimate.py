@@ -31,13 +31,13 @@ CACHE_MIN, CACHE_STEP = 1024, 128
 PER_MESSAGE, PER_REQUEST = 4, 3
 
 
-def schema_tokens(method: str, model: Optional[str] = None) -> int:
+def schema_tokens(method: str, model: Optional[str] = None, schema: Optional[type] = None) -> int:
     """Prompt tokens the output schema adds to each request: json_schema sends it as the response
     format and function_calling as a tool definition (providers bill both as input); json_mode
     sends none (its format instructions are in the system prompt, counted with the messages)."""
     if method == "json_mode":
         return 0
-    return count_tokens(json.dumps(Planner.schema.model_json_schema(), ensure_ascii=False), model)
+    return count_tokens(json.dumps((schema or Planner.schema).model_json_schema(), ensure_ascii=False), model)
 
 
 @dataclass
@@ -92,9 +92,13 @@ def estimate_document(text: str, settings: LLMSettings, *, doc_id: str = "doc", 
         msgs = req.messages
         if fixed is None:
             fixed = sum(count_tokens(m["content"], settings.model) + PER_MESSAGE for m in msgs[:-1])
-            fixed += schema_tokens(method, settings.model)
+            fixed += schema_tokens(method, settings.model, plan.schema)
         est.prompt_tokens += fixed + count_tokens(msgs[-1]["content"], settings.model) + PER_MESSAGE + PER_REQUEST
-        est.completion_tokens += int(req.chunk.tokens * COMPLETION_RATIO) + COMPLETION_OVERHEAD
+        if plan.cite:  # segment ranges, not quotes: llm/citing.completion_estimate
+            from .citing import completion_estimate
+            est.completion_tokens += completion_estimate(req.chunk)
+        else:
+            est.completion_tokens += int(req.chunk.tokens * COMPLETION_RATIO) + COMPLETION_OVERHEAD
         if est.calls and fixed >= CACHE_MIN:
             est.cached_tokens += fixed // CACHE_STEP * CACHE_STEP
         est.calls += 1

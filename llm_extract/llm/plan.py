@@ -14,6 +14,7 @@ from .cache import cache_key
 from .chunking import Chunk, chunk_document
 from .prompts import PromptSet, load_prompts
 from .schema import Extraction
+from .cite_schema import CitedExtraction
 
 if TYPE_CHECKING:
     from ..structure import Structure
@@ -39,7 +40,11 @@ class Planner:
     def __init__(self, settings: "LLMSettings", prompts: Optional[PromptSet] = None):
         self.settings = settings
         self.method = settings.resolved_method()
-        self.prompts = prompts or load_prompts(settings.prompt_version)
+        #: answers cite numbered segments instead of copying quotes (llm/citing.py)
+        self.cite = settings.answer_format == "cite"
+        if self.cite:
+            self.schema = CitedExtraction
+        self.prompts = prompts or load_prompts(settings.resolved_prompt_version())
         self.schema_id = hashlib.sha256(json.dumps(self.schema.model_json_schema(), sort_keys=True).encode()).hexdigest()
 
     def chunks(self, text: str, structure: "Structure") -> list[Chunk]:
@@ -52,19 +57,34 @@ class Planner:
                 for p in range(1, self.settings.passes + 1) for c in chunks]
 
     def messages(self, chunk: Chunk, pass_no: int) -> list[dict[str, str]]:
+        if self.cite:
+            from .citing import cite_messages
+            return cite_messages(self.prompts, chunk, pass_no, json_instructions=self.method == "json_mode")
         return self.prompts.messages(chunk.text, chunk.section_path, pass_no=pass_no,
                                      json_instructions=self.method == "json_mode")
 
     def request_key(self, chunk: Chunk, pass_no: int) -> str:
         """The system prompt and examples are covered by the prompt set's content hash, so the
         variable part of the key is the user message: chunk text, section path, pass."""
+        if self.cite:  # the numbered excerpt; the schema id and prompt version differ as well
+            from .citing import cite_user
+            return self._key(cite_user(self.prompts, chunk, pass_no))
         return self._key(self.prompts.render_user(chunk.text, chunk.section_path, pass_no))
+
+    def reader(self, text: str, structure: "Structure"):
+        """What turns this format's answers into items placed in `text` (llm/answers.py)."""
+        from .answers import AnswerReader
+        from .citing import CiteReader
+        return (CiteReader if self.cite else AnswerReader)(text, structure)
 
     def document_key(self, text: str) -> str:
         """A whole document's key: its text and the settings that shape its chunks and calls."""
         s = self.settings
-        return self._key({"document": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                          "route": s.route, "max_chunk_tokens": s.max_chunk_tokens, "passes": s.passes})
+        key = {"document": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+               "route": s.route, "max_chunk_tokens": s.max_chunk_tokens, "passes": s.passes}
+        if self.cite:  # quote-format keys stay as they were, so existing caches keep serving
+            key["answer_format"] = "cite"
+        return self._key(key)
 
     def _key(self, messages: object) -> str:
         s = self.settings

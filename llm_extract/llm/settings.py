@@ -25,6 +25,10 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 Method = Literal["auto", "json_schema", "function_calling", "json_mode"]
 Route = Literal["relevant", "all"]
+#: How the model answers: copying each item's text (quote), or citing numbered segments (cite).
+AnswerFormat = Literal["quote", "cite"]
+#: The prompt set a citing run uses unless --prompt-version names another.
+CITE_PROMPT_VERSION = "v3-cite"
 
 APP_NAME = "llm-extract"
 #: Environment variables that are not spelled LLM_EXTRACT_<FIELD>.
@@ -71,6 +75,7 @@ class LLMSettings(BaseModel):
     max_chunk_tokens: int = Field(2000, ge=100, description="Token budget of the report text in one chunk.")
     route: Route = Field("relevant", description="'relevant' skips boilerplate/budget sections and reads recognised self-evaluation tables by layout; 'all' sends all.")
     prompt_version: str = Field(DEFAULT_VERSION, description="Prompt set under prompts/<version>/.")
+    answer_format: AnswerFormat = Field("quote", description="quote: the model copies each item's text; cite: it answers with numbered segment ranges (far fewer completion tokens).")
     cache_path: Optional[Path] = Field(None, description="SQLite response cache; None = user cache dir.")
     no_cache: bool = Field(False, description="Neither read nor write the response cache.")
     price_input: Optional[float] = Field(None, ge=0, description="Override: USD per 1M prompt tokens.")
@@ -152,6 +157,13 @@ class LLMSettings(BaseModel):
         if any(h in host for h in _TOOL_CALL_HOSTS):
             return "function_calling"
         return "json_mode"
+
+    def resolved_prompt_version(self) -> str:
+        """The prompt set to load: a citing run with the default prompt version gets the citing
+        prompt (whose examples answer in segment ranges); an explicit choice is kept."""
+        if self.answer_format == "cite" and self.prompt_version == DEFAULT_VERSION:
+            return CITE_PROMPT_VERSION
+        return self.prompt_version
 
     def resolved_cache_path(self) -> Optional[Path]:
         if self.no_cache:
