@@ -400,3 +400,14 @@ def test_the_citing_answer_format_goes_through_the_batch_too(tmp_path):
         key = lambda b: json.dumps(b, sort_keys=True, ensure_ascii=False)  # noqa: E731
         assert sorted(key(x["body"]) for x in uploaded_lines(srv)) == sorted(key(b) for b in sync_bodies)
     assert results(tmp_path / "batch") == results(tmp_path / "sync")
+
+
+def test_an_unreadable_file_is_named_and_the_others_go_through_the_batch(tmp_path, synchronous):
+    bad = tmp_path / "broken.docx"
+    bad.write_bytes(b"not a zip")
+    with MockBatchServer(oracle=GOLD) as srv:
+        res = batch(srv, tmp_path / "out", tmp_path / "c.sqlite", str(bad))
+        assert srv.batches_created == 1 and srv.chat_requests == []
+    assert res.exit_code == 1
+    assert "broken.docx" in res.output and "failed" in res.output
+    assert results(tmp_path / "out") == synchronous[0]

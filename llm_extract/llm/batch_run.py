@@ -170,7 +170,7 @@ class BatchRun:
         answers (documents already written from the same bytes are skipped, as in a normal run)."""
         from ..batch import _same_run, read_result
         from ..document import file_sha256
-        from ..loaders import LoadError, load
+        from ..loaders import load
         from ..structure import analyze
 
         be = self.backend
@@ -186,13 +186,13 @@ class BatchRun:
                     continue
                 try:
                     doc = load(path)
-                except LoadError:
-                    continue  # the ordinary run reports it
-                if be._cached_document(be._doc_key(doc)) is not None:
-                    self.cached_docs += 1
+                    if be._cached_document(be._doc_key(doc)) is not None:
+                        self.cached_docs += 1
+                        continue
+                    requests = be.plan.requests(be.chunks_for(doc, analyze(doc)), keyed=True)
+                except Exception:  # unreadable or broken: the ordinary run after the batch names it
                     continue
-                st = analyze(doc)
-                for req in be.plan.requests(be.chunks_for(doc, st), keyed=True):
+                for req in requests:
                     if req.key in taken or not req.chunk.text.strip():
                         continue
                     taken.add(req.key)
