@@ -9,6 +9,7 @@ what is sent and how failures are handled.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Optional
 
@@ -53,7 +54,8 @@ def batch_backend(settings, files: list[Path], out_dir: Path, *, force: bool, po
         resumed = run.resume()
         if resumed:
             err.print(f"resuming {len(resumed)} batch(es) from {lit(run.folder)}", highlight=False)
-        new = run.plan(files, force=force)
+        with err.status(f"planning the requests of {len(files)} document(s)") if not quiet else nullcontext():
+            new = run.plan(files, force=force)
         run.submit(new)
         if new:
             err.print(f"sent {run.sent} request(s) in {len(new)} batch(es)"
