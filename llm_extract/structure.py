@@ -102,6 +102,7 @@ def classify_heading(title: str) -> Optional[str]:
 #: Headings that state a shortfall are problem points, whatever else they mention.
 _SHORTFALL_TITLE = re.compile(
     r"未完成|未达到|未达标|不够|不足|滞后|偏低|偏慢|缓慢|不完善|不健全|不合理|不到位|前松后紧|薄弱|短缺|紧缺|不平衡"
+    r"|不高|不强|不精准|不规范|不及时|较低"
 )
 #: A heading that only names the section ("存在的不足", "主要问题"), not one shortfall.
 _GENERIC_PROBLEMS = re.compile(r"存在|主要问题|问题及|问题和|问题$|不足$|^不足|原因")

@@ -1,5 +1,6 @@
 """Ctrl-C during a rules batch: it stops between documents (not after the whole batch), keeps what
-finished, prints one line instead of a traceback, exits 130, and a rerun resumes."""
+finished, prints one line instead of a traceback, exits 130, and a rerun resumes; in one process
+or several."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "fixtures" / "reports" / "yiyang_2024.md"
 DOCS = 400
@@ -22,12 +25,15 @@ def _cli(*args: str, **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def test_ctrl_c_stops_the_rules_batch_between_documents_and_keeps_what_finished(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_the_rules_batch_between_documents_and_keeps_what_finished(tmp_path, workers):
+    """With helper processes too: they ignore SIGINT, finish the document they hold (counted as done),
+    and take no more."""
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
     for i in range(DOCS):
         shutil.copy(REPORT, inp / f"r{i:03d}.md")
-    proc = _cli("extract", str(inp), "-o", str(out), "--backend", "rules")
+    proc = _cli("extract", str(inp), "-o", str(out), "--backend", "rules", "--workers", workers)
     try:
         while not (out.is_dir() and len(list(out.glob("*.json"))) >= 3):
             assert proc.poll() is None, proc.communicate()

@@ -572,3 +572,25 @@ def test_run_in_points_across_pdf_hard_wraps_split_at_markers_only():
         "二是强化资金监管，严格执行国库集中支付制度；",
         "三\n是做好工程运行管护，落实管护经费和人员。",  # nor does one inside its marker
     ]}
+
+
+def test_third_party_report_names_the_evaluated_unit_not_the_commissioning_one():
+    text = (
+        "# 青石县2024年度城乡居民医疗救助资金重点绩效评价报告\n\n"
+        "受青石县财政局委托，华信会计师事务所对县医疗保障局2024年度城乡居民医疗救助资金开展重点绩效评价。\n\n"
+        "## 一、评价结论\n\n经综合评价，该项目综合得分87.5分，评价等级为“良”。\n"
+    )
+    m = extract_meta(text, [])
+    assert m.unit_name == "县医疗保障局" and m.self_score == 87.5 and m.grade == "良"
+
+
+def test_short_run_in_paragraphs_are_one_item_per_point():
+    text = (
+        "二、主要成效\n一是农业生产稳中有进。建成高标准农田1500亩。二是人居环境持续改善，完成改厕320户。\n"
+        "三、存在问题及下步打算\n（一）存在问题\n一是资金拨付进度偏慢。二是村级管护力量薄弱。\n"
+        "（二）下步打算\n一是加快资金拨付；二是建立村级管护员队伍。\n"
+    )
+    cats = by_cat(run(text))
+    assert cats["achievement"] == ["一是农业生产稳中有进。建成高标准农田1500亩。", "二是人居环境持续改善，完成改厕320户。"]
+    assert cats["problem"] == ["一是资金拨付进度偏慢。", "二是村级管护力量薄弱。"]
+    assert cats["measure"] == ["一是加快资金拨付；", "二是建立村级管护员队伍。"]

@@ -120,7 +120,7 @@ class RulesBackend(SyncBackend):
                 spans = paragraph_items(text, block, section, ctx)
                 if block.holes:
                     spans = around_holes(text, spans, block.holes)
-                if section.own_kind == "problems" and not ctx.get("seen_para"):
+                if section.kind in ("problems", "mixed") and not ctx.get("seen_para"):
                     spans = _with_problem_heading(text, list(spans), block, section)
                 ctx["seen_para"] = True
                 rows.extend(_rows(text, spans, path))

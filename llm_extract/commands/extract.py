@@ -15,6 +15,7 @@ from rich.console import Console
 
 from ..progress import batch_progress, print_summary
 from ..terminal import lit, printable
+from ..workers import cpu_count, run_parallel  # light: it imports the pipeline when it runs
 from .batch import BATCH_HELP, POLL_HELP
 from .options import ANSWER_FORMAT_HELP, MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
@@ -62,6 +63,12 @@ def extract_command(
     no_cache: Optional[bool] = typer.Option(None, "--no-cache", help="Do not read or write the response cache."),
     batch: bool = typer.Option(False, "--batch", help=BATCH_HELP),
     batch_poll: float = typer.Option(60.0, "--batch-poll", min=0.0, help=POLL_HELP),
+    workers: Optional[int] = typer.Option(
+        None, "-j", "--workers", min=1,
+        help="Processes extracting documents at once with a CPU-bound backend (rules): this one and N-1 "
+             "helpers. Default: the CPUs this process may use (fewer for a batch of a few dozen files). "
+             "LLM backends ignore it: they keep one process and overlap their requests (see --concurrency).",
+    ),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar or summary table; failures are still reported."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
 ) -> None:
@@ -71,8 +78,7 @@ def extract_command(
     so an interrupted batch resumes where it stopped. One unreadable file never stops the others.
     """
     from ..backends import AUTO, BACKENDS, get_backend, resolve_auto, settings_for
-    from ..batch import NOT_ATTEMPTED, discover, run_batch
-    from ..loaders import passed_over_notes
+    from ..backends.base import SyncBackend
 
     if backend not in BACKENDS:
         fail(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
@@ -99,6 +105,9 @@ def extract_command(
     except Exception as e:  # settings errors are user errors: one line, no traceback
         fail(str(e))
 
+    from ..batch import NOT_ATTEMPTED, discover, run_batch
+    from ..loaders import passed_over_notes
+
     passed_over: Counter = Counter()
     files, problems = discover(paths, passed_over=passed_over)
     for note in passed_over_notes(passed_over):
@@ -119,6 +128,12 @@ def extract_command(
         from .batch import batch_backend
 
         be, batch_run = batch_backend(settings, files, out_dir, force=force, poll=batch_poll, quiet=quiet, fail=fail)
+    processes = 1
+    if isinstance(be, SyncBackend):  # CPU-bound: one process per core helps; LLM calls overlap in one
+        processes = min(workers or _default_workers(len(files)), len(files))
+    elif workers is not None and workers > 1:
+        err.print(f"[cyan]note:[/cyan] --workers applies to CPU-bound backends; the {chosen} backend overlaps its "
+                  "requests in one process (see --concurrency)", highlight=False)
     show = not quiet and len(files) > 1
     progress = batch_progress(err, disable=not show)
     skipped_after_fatal: list[str] = []
@@ -135,8 +150,11 @@ def extract_command(
     try:
         with progress:
             task = progress.add_task("extract", total=len(files), doc="")
-            outcomes = run_batch(files, out_dir, be, force=force, keep_ungrounded=keep_ungrounded, on_done=done,
-                                 debug=debug)
+            kw = dict(force=force, keep_ungrounded=keep_ungrounded, on_done=done, debug=debug)
+            if processes > 1:
+                outcomes = run_parallel(files, out_dir, be, chosen, processes, **kw)
+            else:
+                outcomes = run_batch(files, out_dir, be, **kw)
     except KeyboardInterrupt:  # the batch stopped between documents: what finished is on disk
         err.print(f"[yellow]interrupted[/yellow]: {finished[0]} of {len(files)} document(s) are done in "
                   f"{lit(out_dir)}; run the same command again to do the rest", highlight=False)
@@ -157,6 +175,16 @@ def extract_command(
     if verdict:
         err.print(verdict, highlight=False)
         raise typer.Exit(1)
+
+
+#: Documents per process below which starting helper processes costs more than it saves (a helper
+#: takes about as long to start, a third of a second, as this process takes to extract dozens).
+MIN_DOCS_PER_PROCESS = 16
+
+
+def _default_workers(n_files: int) -> int:
+    """All the CPUs for a big batch; fewer processes, or this one alone, for a few files."""
+    return max(1, min(cpu_count(), n_files // MIN_DOCS_PER_PROCESS))
 
 
 def _say(console: Console, oc) -> None:

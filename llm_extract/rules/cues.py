@@ -89,7 +89,11 @@ _CLAUSES = re.compile(r"[，,；;。]")
 
 #: What every framing or scoring sentence holds ("以下", "设置", "公开", "分值", "下表"; most sentences
 #: hold none): the framing checks in rules.paragraphs run only after it.
-NOT_A_CLAIM_HINT = re.compile(r"注[：:]|以下|如下|设置|设定|指标共|公开|分值|计得|得分\d|得\d|下表|见表")
+NOT_A_CLAIM_HINT = re.compile(
+    r"注[：:]|以下[^。；]{0,12}(?:工作|方面|几点|任务)|如下[^。；]{0,12}(?:工作|方面|几点|任务)"
+    r"|设[置定][^。；]{0,16}指标|指标共|公开[^。；，]{0,12}报告|报告[^。；]{0,12}公开"
+    r"|分值|计得\d|得分\d|得\d{1,3}(?:\.\d+)?分|下表|见表"
+)
 
 #: Every problem, measure and goal cue that can stand anywhere, in one pattern: most sentences
 #: carry none, and one scan tells (see has_no_cue).

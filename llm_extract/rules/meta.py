@@ -24,6 +24,11 @@ _UNIT_IN_TITLE = re.compile(
 _UNIT_BEFORE_YEAR = re.compile(
     r"(?m)^[#*\s]*([\u4e00-\u9fff（）()]{2,40}?" + _UNIT_SUFFIX + r")\s*(?:关于)?\s*20\d\d\s*年度?[^\n]{0,30}?(?:绩效|报告)"
 )
+#: A third-party evaluation names the unit it evaluated: "对县医疗保障局2024年度…开展重点绩效评价"
+#: (not the finance bureau that commissioned it: "受青石县财政局委托").
+_UNIT_EVALUATED = re.compile(
+    r"对([\u4e00-\u9fff]{2,20}?" + _UNIT_SUFFIX + r")[^。；]{0,40}?(?:开展|进行|实施)[^。；]{0,12}评价"
+)
 _UNIT_FREE = re.compile(r"([\u4e00-\u9fff]{2,12}?(?:省|市|县|区|州|旗)[\u4e00-\u9fff]{0,10}?" + _UNIT_SUFFIX + r")")
 #: _UNIT_FREE matches lie inside one run of CJK characters with a place character (省/市/…) from
 #: its third character on, so only such runs are searched (the same matches, found faster).
@@ -63,7 +68,8 @@ def extract_meta(text: str, tables: list[Table]) -> Meta:
     if m:
         meta.unit_name = m.group(1)
     else:
-        m = _UNIT_IN_TITLE.search(head) or _UNIT_BEFORE_YEAR.search(head) or _UNIT_IN_TITLE.search(text)
+        m = (_UNIT_IN_TITLE.search(head) or _UNIT_BEFORE_YEAR.search(head) or _UNIT_IN_TITLE.search(text)
+             or _UNIT_EVALUATED.search(head))
         if m:
             meta.unit_name = m.group(1)
         else:
@@ -71,7 +77,7 @@ def extract_meta(text: str, tables: list[Table]) -> Meta:
             if units:
                 meta.unit_name = units.most_common(1)[0][0]
     if meta.unit_name:
-        meta.unit_name = _full_name(text, re.sub(r"^(?:20\d\d年度?|关于|我|本)", "", meta.unit_name))
+        meta.unit_name = _full_name(text, re.sub(r"^(?:20\d\d年度?|关于|我|本|受|由|经|对)", "", meta.unit_name))
 
     m = _YEAR_LABEL.search(text) or _YEAR_TITLE.search(head[:300])
     if m:

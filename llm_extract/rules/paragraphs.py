@@ -62,8 +62,8 @@ def points(text: str, start: int, end: int, *, always: bool = False) -> list[tup
     if not always and end - start < _SCAN_SHORT:
         return [(start, end)]
     marks = [m.end() for m in ENUM_BREAK.finditer(text, start, end)]
-    if len(marks) < 2:
-        return [(start, end)]
+    if not marks or (len(marks) < 2 and match_marker(text[start:start + 6]) is None):
+        return [(start, end)]  # two points at least: the paragraph's own opening marker counts
     cuts = [start, *marks, end]
     return trim_spans(text, zip(cuts, cuts[1:]))
 
@@ -238,6 +238,7 @@ def _with_titles_attached(text: str, spans: list[tuple[int, int]]) -> list[tuple
             len(first) <= 22
             and match_marker(first.strip()) is not None
             and explicit_label(text[spans[1][0]:spans[1][1]]) is None
+            and match_marker(text[spans[1][0]:spans[1][0] + 6]) is None  # "一是A。二是B。": two points
         ):
             return [(a, spans[1][1]), *spans[2:]]
     return spans
@@ -270,6 +271,9 @@ _INLINE_TITLE_POINT = 30
 
 #: A paragraph title about how the self-evaluation was run ("自评工作开展情况。").
 _PROCESS_TITLE = re.compile(r"自评|评价工作|评价方法|评价依据")
+
+#: Run-in point markers that start a new item even inside one paragraph ("…。二是…").
+_RUN_IN_STYLES = frozenset(("shi", "ord", "pnum", "circ"))
 
 #: Marker styles of list points (as opposed to outline headings).
 _POINT_STYLES = frozenset(("shi", "num", "pnum", "circ", "ord"))
@@ -400,8 +404,8 @@ def paragraph_items(text: str, block: Block, section: Section, ctx: Optional[dic
                     yield tuple(run)  # type: ignore[misc]
                     run = None
                 continue
-            if run and run[2] == cat:
-                run[1] = sb
+            if run and run[2] == cat and not (enum and mk.style in _RUN_IN_STYLES and si > 0):
+                run[1] = sb  # (a "二是…" sentence is a point of its own, not the previous one's tail)
             else:
                 if run:
                     yield tuple(run)  # type: ignore[misc]
