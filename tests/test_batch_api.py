@@ -411,3 +411,16 @@ def test_an_unreadable_file_is_named_and_the_others_go_through_the_batch(tmp_pat
     assert res.exit_code == 1
     assert "broken.docx" in res.output and "failed" in res.output
     assert results(tmp_path / "out") == synchronous[0]
+
+
+def test_two_passes_go_into_one_batch_and_are_reconciled_as_synchronously(tmp_path):
+    with MockBatchServer(oracle=GOLD, noise=0.2, seed=3) as srv:  # passes that disagree
+        res = extract(srv, tmp_path / "sync", "--no-cache", "--passes", "2")
+        assert res.exit_code == 0, res.output
+        calls = len(srv.chat_requests)
+        srv.reset()
+        res = batch(srv, tmp_path / "batch", tmp_path / "c.sqlite", "--passes", "2")
+        assert res.exit_code == 0, res.output
+        assert srv.chat_requests == [] and len(uploaded_lines(srv)) == calls
+        assert {x["custom_id"].rsplit(":", 1)[1] for x in uploaded_lines(srv)} == {"pass1", "pass2"}
+    assert results(tmp_path / "batch") == results(tmp_path / "sync")
