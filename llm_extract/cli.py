@@ -57,6 +57,7 @@ def schema_command(
 
 def _register() -> None:
     """Each command lives in commands/<name>.py (schema, a few lines, here); the order is `--help`'s."""
+    from .commands.batch import batch_app
     from .commands.digest import digest_command, view_command
     from .commands.estimate import estimate_command
     from .commands.eval import eval_command
@@ -68,6 +69,7 @@ def _register() -> None:
     app.command("digest")(digest_command)
     app.command("view")(view_command)
     app.command("estimate")(estimate_command)
+    app.add_typer(batch_app, name="batch")
 
 
 _register()

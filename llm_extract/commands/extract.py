@@ -16,6 +16,7 @@ from rich.console import Console
 from ..progress import Throttled, batch_progress, print_summary
 from ..terminal import lit, printable
 from ..workers import cpu_count, run_parallel  # light: it imports the pipeline when it runs
+from .batch import BATCH_HELP, POLL_HELP
 from .options import ANSWER_FORMAT_HELP, MAX_CHUNK_TOKENS_HELP, PASSES_HELP, PATHS_HELP, PROMPT_VERSION_HELP, ROUTE_HELP
 
 err = Console(stderr=True, soft_wrap=True)
@@ -60,6 +61,8 @@ def extract_command(
     max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Retries per call on 429/5xx/timeouts."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite response cache file (default: user cache dir)."),
     no_cache: Optional[bool] = typer.Option(None, "--no-cache", help="Do not read or write the response cache."),
+    batch: bool = typer.Option(False, "--batch", help=BATCH_HELP),
+    batch_poll: float = typer.Option(60.0, "--batch-poll", min=0.0, help=POLL_HELP),
     workers: Optional[int] = typer.Option(
         None, "-j", "--workers", min=1,
         help="Processes extracting documents at once with a CPU-bound backend (rules): this one and N-1 "
@@ -94,7 +97,9 @@ def extract_command(
             if chosen == "openai":
                 err.print("[cyan]note:[/cyan] an LLM endpoint is configured: using the openai backend "
                           "(pass --backend rules for the offline extractor)")
-        be = get_backend(chosen, settings)
+        if batch and chosen != "openai":
+            fail("--batch needs a model endpoint (the openai backend): set OPENAI_API_KEY or pass --base-url")
+        be = None if batch else get_backend(chosen, settings)
     except typer.Exit:
         raise
     except Exception as e:  # settings errors are user errors: one line, no traceback
@@ -118,6 +123,11 @@ def extract_command(
     except OSError as e:
         fail(f"cannot create output folder {out_dir}: {e.strerror or e}")
 
+    batch_run = None
+    if batch:
+        from .batch import batch_backend
+
+        be, batch_run = batch_backend(settings, files, out_dir, force=force, poll=batch_poll, quiet=quiet, fail=fail)
     processes = 1
     if isinstance(be, SyncBackend):  # CPU-bound: one process per core helps; LLM calls overlap in one
         processes = min(workers or _default_workers(len(files)), len(files))
@@ -151,6 +161,10 @@ def extract_command(
         err.print(f"[yellow]interrupted[/yellow]: {finished[0]} of {len(files)} document(s) are done in "
                   f"{lit(out_dir)}; run the same command again to do the rest", highlight=False)
         raise typer.Exit(130) from None
+    if batch_run is not None:
+        from .batch import finish_batch
+
+        finish_batch(be, batch_run)
     if skipped_after_fatal:
         err.print(f"[red]stopped:[/red] {len(skipped_after_fatal)} more document(s) not attempted (or stopped) after "
                   "the endpoint error above; fix it and rerun (finished documents are kept)", highlight=False)
