@@ -256,8 +256,15 @@ def run_parallel(
                 lost(h)
                 return
 
+    # Ctrl-C is taken between documents (a flag, not an exception in the middle of one), so a
+    # document this process has written is always counted
+    interrupted: list[bool] = []
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True)) if in_main else None
     try:
         while True:
+            if interrupted:
+                raise KeyboardInterrupt
             for h in list(helpers):  # keep each helper fed, never more than HELD documents
                 feed(h)
             collect(0)
@@ -265,12 +272,14 @@ def run_parallel(
             if path is not None:  # this process takes a document too
                 finish(_extract(backend, path, out_dir, force, keep_ungrounded, debug))
             elif any(h.held for h in helpers):
-                collect(None)
+                collect(0.1)
             elif not redo:
                 break
     except KeyboardInterrupt:
         stop.set()  # helpers finish the document they are on and skip the rest they hold
-        for h in [h for h in helpers if not h.finished]:  # still starting up: nothing to wait for
+        collect(0)  # answers already sent are documents already written
+        starting = [h for h in helpers if not h.finished and ctx.get_start_method() != "fork"]
+        for h in starting:  # a spawned helper still importing: nothing to wait for
             helpers.remove(h)
             h.stop(0)
         deadline = time.monotonic() + GRACE
@@ -281,6 +290,8 @@ def run_parallel(
         helpers.clear()
         raise
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         for h in helpers:
             h.stop(GRACE)
     outcomes.sort(key=lambda o: order.get(o.path, 0))
