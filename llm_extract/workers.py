@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
@@ -210,6 +211,10 @@ def run_parallel(
             finish(Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}"))
         return None
 
+    if ctx.get_start_method() == "fork":
+        # what this process has built so far moves out of the collector's reach, so neither side's
+        # collections write to (and copy) the pages the two now share
+        gc.freeze()
     helpers = [_Helper(ctx, backend_name, stop) for _ in range(max(1, workers - 1))]
 
     def lost(h: _Helper) -> None:
