@@ -86,6 +86,16 @@ def discover(paths: Iterable[str | Path], *,
     return unique, problems
 
 
+def note_fatal(oc: "Outcome", fatal: list[str]) -> None:
+    """An endpoint error that fails every document is reported by the first document that meets
+    it (kept in `fatal`); later ones say they were stopped by it."""
+    if oc.status == "failed" and oc.fatal:
+        if fatal:
+            oc.error = f"{NOT_ATTEMPTED}{fatal[0]}"
+        else:
+            fatal.append(oc.error or "endpoint error")
+
+
 def backend_signature(backend: Backend) -> tuple:
     return (backend.name, getattr(backend, "model", None), getattr(backend, "prompt_version", None))
 
@@ -172,11 +182,7 @@ async def arun_batch(
                 oc = await _one(path, out_dir, backend, force=force, keep_ungrounded=keep_ungrounded, debug=debug)
                 if oc.error:
                     oc.error = redact(oc.error)
-                if oc.status == "failed" and oc.fatal:
-                    if fatal:  # stopped by the error another document already reports
-                        oc.error = f"{NOT_ATTEMPTED}{fatal[0]}"
-                    else:
-                        fatal.append(oc.error or "endpoint error")
+                note_fatal(oc, fatal)
             outcomes.append(oc)
             if on_done:
                 on_done(oc)

@@ -181,7 +181,7 @@ def run_parallel(
     """Extract `files` with this process and `workers - 1` helpers; outcomes in input order.
 
     `backend` is this process's own instance; helpers build theirs from `backend_name`."""
-    from .batch import NOT_ATTEMPTED, Outcome
+    from .batch import NOT_ATTEMPTED, Outcome, note_fatal
 
     ctx = mp_context or _context()
     stop = ctx.Event()
@@ -193,11 +193,7 @@ def run_parallel(
     args = (str(out_dir), force, keep_ungrounded, debug)
 
     def finish(oc: Outcome) -> None:
-        if oc.status == "failed" and oc.fatal:
-            if fatal:
-                oc.error = f"{NOT_ATTEMPTED}{fatal[0]}"
-            else:
-                fatal.append(oc.error or "endpoint error")
+        note_fatal(oc, fatal)
         outcomes.append(oc)
         if on_done:
             on_done(oc)
