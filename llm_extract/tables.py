@@ -323,6 +323,12 @@ def _space_row(text: str, cells: list[list[tuple[int, int]]], at: int) -> Row:
     return Row(out)
 
 
+def interleaved(text: str, cell: Cell) -> bool:
+    """A cell wrapped around other columns' text (a space-aligned PDF table): its text is the
+    pieces joined and its offsets cover the first line only, so no single quote covers it."""
+    return text[cell.start:cell.end] != cell.text
+
+
 def _only_layout_between(text: str, frags: list[tuple[int, int]]) -> bool:
     return all(not text[a_end:b_start].strip() for (_, a_end), (b_start, _) in zip(frags, frags[1:]))
 

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from .routing import is_leadin, item_cue, reader_skips_judgement
 from ..rules.table_items import reads_table
+from ..tables import interleaved
 from ..textview import trim_spans
 from .tokens import count_tokens
 
 if TYPE_CHECKING:
     from ..structure import Block, Structure
-    from ..tables import Table
 
 #: Section kinds not sent to a model unless route="all" (LABELING.md: mandate, staff, budget tables).
 SKIP_KINDS = frozenset({"boilerplate", "budget"})
@@ -148,15 +148,11 @@ def _layout_read(block: "Block", structure: "Structure") -> bool:
     """A table block whose goal/result or indicator columns the layout reader recognises, and
     whose cells it can quote as they stand (a cell wrapped around other columns' text, as in a
     space-aligned table copied out of a PDF, is left to the model)."""
-    return block.kind == "table" and block.table is not None and bool(structure.text) \
-        and reads_table(structure.text, block.table) and not reader_skips_judgement(structure.text, block.table) \
-        and not _interleaved_cells(structure.text, block.table)
-
-
-def _interleaved_cells(text: str, table: "Table") -> bool:
-    """A cell whose text is not the source's own characters at its offsets (wrapped lines joined
-    around other columns' text): no single quote can cover it."""
-    return any(c.end > c.start and text[c.start:c.end] != c.text for r in table.rows for c in r.cells)
+    if block.kind != "table" or block.table is None or not structure.text:
+        return False
+    text, table = structure.text, block.table
+    return not any(interleaved(text, c) for r in table.rows for c in r.cells) \
+        and reads_table(text, table) and not reader_skips_judgement(text, table)
 
 
 def chunk_document(

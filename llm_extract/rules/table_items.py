@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..models import Indicator
-from ..tables import Cell, Row, Table, cell_key, cell_value, table_title
+from ..tables import Cell, Row, Table, cell_key, cell_value, interleaved, table_title
 from .cues import is_strong_measure, is_strong_problem
 from ..textview import trim_spans
 
@@ -232,7 +232,7 @@ def note_items(text: str, cell: Cell) -> list[Span]:
     """A 偏差原因 cell: shortfall clauses are problems, remedy clauses measures ("进度滞后，加快流程")."""
     out: list[Span] = []
     pos = cell.start
-    if text[cell.start:cell.end] != cell.text:
+    if interleaved(text, cell):
         return out  # a wrapped cell quoted by its first line only: no clause offsets to cut
     for clause in re.split(r"(?<=[，,；;。])", cell.text):
         s, e = pos, pos + len(clause)
