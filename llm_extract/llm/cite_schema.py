@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..categories import CATEGORIES, CATEGORY_ALIASES, Category
+from .schema import AnswerCategory
 
 _NUMBER = re.compile(r"^\s*[\[［(（]?\s*[Ss]?\s*(\d+)\s*[\]］)）]?\s*$")
 
@@ -23,7 +23,7 @@ _NUMBER = re.compile(r"^\s*[\[［(（]?\s*[Ss]?\s*(\d+)\s*[\]］)）]?\s*$")
 class CitedItem(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    category: Category = Field(description=" | ".join(CATEGORIES))
+    category: AnswerCategory
     first: int = Field(description="Number of the item's first segment, as shown in [n] before it.")
     last: int = Field(description="Number of the item's last segment (equal to first for one segment).")
 
@@ -32,13 +32,6 @@ class CitedItem(BaseModel):
     def _one_segment(cls, v: Any) -> Any:
         if isinstance(v, dict) and "last" not in v and "first" in v:
             return {**v, "last": v["first"]}
-        return v
-
-    @field_validator("category", mode="before")
-    @classmethod
-    def _alias(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return CATEGORY_ALIASES.get(v.strip().lower(), v.strip().lower())
         return v
 
     @field_validator("first", "last", mode="before")

@@ -8,25 +8,29 @@ that ignores the schema — e.g. after a prompt injection — fails and is re-as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..categories import CATEGORIES, CATEGORY_ALIASES as _CATEGORY_ALIASES, Category
+
+
+def _alias(v: Any) -> Any:
+    """A category as models write it ("Problem", "问题", " measure ") → its id."""
+    if isinstance(v, str):
+        return _CATEGORY_ALIASES.get(v.strip().lower(), v.strip().lower())
+    return v
+
+
+#: The category field of every answer format (quote and cite): aliases folded before validation.
+AnswerCategory = Annotated[Category, BeforeValidator(_alias), Field(description=" | ".join(CATEGORIES))]
 
 
 class ExtractedItem(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    category: Category = Field(description=" | ".join(CATEGORIES))
+    category: AnswerCategory
     quote: str = Field(min_length=1, description="The item's text copied verbatim from the excerpt.")
-
-    @field_validator("category", mode="before")
-    @classmethod
-    def _alias(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return _CATEGORY_ALIASES.get(v.strip().lower(), v.strip().lower())
-        return v
 
     @field_validator("quote")
     @classmethod

@@ -23,9 +23,8 @@ from ..headings import ENUM_MARK, ENUM_SEPARATORS
 #: in every common tokenizer, and Chinese report text seldom holds "[12]".
 MARKER = "[{n}]"
 MARKER_RX = re.compile(r"\[(\d+)\]")
-#: A "[digits]" already in the source is shown with full-width brackets, so that a number the
-#: model reads is always one of ours.
-_LITERAL = re.compile(r"\[(\d+)\]")
+#: A "[digits]" already in the source (MARKER_RX) is shown with full-width brackets, so that a
+#: number the model reads is always one of ours.
 
 #: A segment ends after these (a closing quote or bracket right after stays with it).
 _ENDS = "。！？!?；;：:"
@@ -101,7 +100,7 @@ def render_numbered(text: str, parts: Sequence[tuple[int, int]], separator: str,
             seg = segs[k]
             out.append(text[at:seg.start])
             out.append(MARKER.format(n=seg.id))
-            out.append(_LITERAL.sub(r"［\1］", text[seg.start:seg.end]))
+            out.append(MARKER_RX.sub(r"［\1］", text[seg.start:seg.end]))
             at = seg.end
             k += 1
         out.append(text[at:e])
