@@ -87,14 +87,14 @@ def summary_table(outcomes: list, out_dir: Path, *, width: Optional[int], consol
         excess = natural - width
         if excess > 0:
             doc_col, unit_col = t.columns[0], t.columns[1]
-            doc_w, unit_w = (_natural(console, c) for c in (doc_col, unit_col))
+            doc_w, unit_w = (_natural(c) for c in (doc_col, unit_col))
             names = max(doc_w + unit_w - excess, 10)  # room left for both names
             unit_fit = min(unit_w, max(names // 2, names - doc_w))  # half each, unless one needs less
             doc_col.max_width, unit_col.max_width = max(names - unit_fit, 6), max(unit_fit, 4)
     return t
 
 
-def _natural(console: Console, column: Column) -> int:
+def _natural(column: Column) -> int:
     from rich.cells import cell_len
 
     cells = [column.header, column.footer, *column.cells]

@@ -207,9 +207,10 @@ def run_parallel(
             finish(Outcome(str(path), path.stem, "failed", f"{NOT_ATTEMPTED}{fatal[0]}"))
         return None
 
-    if ctx.get_start_method() == "fork":
-        # what this process has built so far moves out of the collector's reach, so neither side's
-        # collections write to (and copy) the pages the two now share
+    frozen = ctx.get_start_method() == "fork"
+    if frozen:
+        # what this process has built so far moves out of the collector's reach while helpers
+        # run, so neither side's collections write to (and copy) the pages the two share
         gc.freeze()
     helpers = [_Helper(ctx, backend_name, stop) for _ in range(max(1, workers - 1))]
 
@@ -295,5 +296,7 @@ def run_parallel(
             signal.signal(signal.SIGINT, previous)
         for h in helpers:
             h.stop(GRACE)
+        if frozen:  # a caller of the Python API gets these objects back into the collector's reach
+            gc.unfreeze()
     outcomes.sort(key=lambda o: order.get(o.path, 0))
     return outcomes
